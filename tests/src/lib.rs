@@ -1,1 +1,32 @@
-//! placeholder
+//! Test harness for `images`: a real registry on loopback, deterministic
+//! image fixtures pushed byte-exact, and a fault-injecting proxy.
+//!
+//! Everything is blocking (std threads and `reqwest::blocking`, each request
+//! on its own thread) so tests need no async runtime, and tests that have
+//! one can still use it. Nothing here talks to anything but 127.0.0.1.
+//!
+//! ```no_run
+//! use images_testkit::{Fixture, Kind, Registry};
+//!
+//! let registry = Registry::start()?;
+//! let pushed = registry.push("acme/api", "v1.2.11", &Fixture::new(Kind::DockerV2S2, "api-1"))?;
+//! // ... run `images lock` against registry.addr(), expect pushed.digest ...
+//! registry.push("acme/api", "v1.2.11", &Fixture::new(Kind::DockerV2S2, "attacker"))?;
+//! // ... `images verify` must now report the tag as moved ...
+//! # anyhow::Ok(())
+//! ```
+//!
+//! The registry needs Debian's `docker-registry` on PATH (`scripts/install-deps.sh`);
+//! without it [`Registry::start`] fails with [`MISSING_REGISTRY`], so tests
+//! fail loudly instead of skipping.
+
+mod client;
+mod fixture;
+mod layer;
+mod registry;
+
+pub use client::{Pushed, RegistryClient, Served};
+pub use fixture::{
+    media_type, sha256_digest, Fixture, Kind, ACCEPT_ALL_MANIFESTS, DEFAULT_PLATFORMS,
+};
+pub use registry::{find_on_path, Registry, RegistryOptions, MISSING_REGISTRY};

@@ -1,1 +1,39 @@
-//! placeholder
+//! Pure data for `images`: image references and digests, the `images.toml`
+//! schema, the `images.lock` format, and consistency checks between them.
+//!
+//! No network and no async; the only I/O is reading and writing those two
+//! files. The resolver turns references into digests; this crate knows what
+//! a valid reference, digest, manifest and lock are.
+//!
+//! ```
+//! use std::path::Path;
+//! use images_lockfile::{check, Lockfile, Manifest};
+//!
+//! let manifest = Manifest::parse("[images]\nweb = \"nginx:1.27\"\n", Path::new("images.toml")).unwrap();
+//! assert_eq!(manifest.images["web"].reference.to_string(), "docker.io/library/nginx:1.27");
+//! let consistency = check(&manifest, &Lockfile::default());
+//! assert_eq!(consistency.unlocked, ["web"]);
+//! ```
+
+mod check;
+mod digest;
+mod lock;
+mod manifest;
+mod platform;
+mod reference;
+mod spanned_toml;
+
+pub use check::{check, entry_matches, status, Consistency, EntryStatus};
+pub use digest::{Algorithm, Digest, DigestError};
+pub use lock::{
+    LockError, LockErrorKind, LockedImage, Lockfile, PlatformManifest, LOCK_FILE, LOCK_VERSION,
+};
+pub use manifest::{
+    find_manifest, ImageSpec, Manifest, ManifestError, ManifestErrorKind, RegistryConfig,
+    MANIFEST_FILE,
+};
+pub use platform::{Platform, PlatformError};
+pub use reference::{
+    is_valid_domain, CanonicalError, ParsedReference, Reference, ReferenceError,
+    ReferenceErrorKind, DEFAULT_DOMAIN, DEFAULT_TAG, MAX_PATH_LEN,
+};

@@ -1,0 +1,99 @@
+//! Whether `images.lock` is up to date with `images.toml`, without a
+//! network: each lock entry records the declaration it was made from.
+
+use crate::lock::{LockedImage, Lockfile};
+use crate::manifest::{ImageSpec, Manifest};
+
+/// Whether a lock entry was made from exactly this declaration: same
+/// canonical reference, `mutable` flag and platform filter.
+///
+/// The name is not compared; entries are looked up by name.
+pub fn entry_matches(spec: &ImageSpec, locked: &LockedImage) -> bool {
+    // Compare platforms as sets: both sides are kept sorted, but a lock
+    // entry built in code may not be.
+    let mut spec_platforms = spec.platforms.clone();
+    spec_platforms.sort();
+    spec_platforms.dedup();
+    let mut locked_platforms = locked.platforms.clone();
+    locked_platforms.sort();
+    locked_platforms.dedup();
+    spec.reference == locked.reference
+        && spec.mutable == locked.mutable
+        && spec_platforms == locked_platforms
+}
+
+/// Where one declared image stands against the lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryStatus {
+    /// Locked, from this very declaration.
+    Locked,
+    /// Not in the lock.
+    Unlocked,
+    /// In the lock, but made from a different declaration (the tag, image,
+    /// `mutable` or `platforms` changed since).
+    Stale,
+}
+
+impl EntryStatus {
+    /// Lowercase name for output: `locked`, `unlocked`, `stale`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Locked => "locked",
+            EntryStatus::Unlocked => "unlocked",
+            EntryStatus::Stale => "stale",
+        }
+    }
+}
+
+impl std::fmt::Display for EntryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The status of one declared image.
+pub fn status(spec: &ImageSpec, lock: &Lockfile) -> EntryStatus {
+    match lock.images.get(&spec.name) {
+        None => EntryStatus::Unlocked,
+        Some(locked) if entry_matches(spec, locked) => EntryStatus::Locked,
+        Some(_) => EntryStatus::Stale,
+    }
+}
+
+/// Everything that keeps a lock from matching its manifest, by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Consistency {
+    /// Declared, not locked.
+    pub unlocked: Vec<String>,
+    /// Locked from a different declaration.
+    pub stale: Vec<String>,
+    /// Locked, no longer declared.
+    pub removed: Vec<String>,
+}
+
+impl Consistency {
+    /// True when the lock matches the manifest exactly.
+    pub fn is_clean(&self) -> bool {
+        self.unlocked.is_empty() && self.stale.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Compares a whole manifest with a lock. Names come out sorted.
+pub fn check(manifest: &Manifest, lock: &Lockfile) -> Consistency {
+    let mut result = Consistency::default();
+    // Both maps are BTreeMaps, so iterating them yields sorted names.
+    for spec in manifest.images.values() {
+        match status(spec, lock) {
+            EntryStatus::Locked => {}
+            EntryStatus::Unlocked => result.unlocked.push(spec.name.clone()),
+            EntryStatus::Stale => result.stale.push(spec.name.clone()),
+        }
+    }
+    result.removed = lock
+        .images
+        .keys()
+        .filter(|name| !manifest.images.contains_key(*name))
+        .cloned()
+        .collect();
+    result
+}

@@ -1,0 +1,484 @@
+//! `images.toml`, the file people write: which images, at which tags, with
+//! which options, and per-registry connection settings.
+//!
+//! ```toml
+//! [images]
+//! web  = "nginx:1.27"
+//! api  = { image = "ghcr.io/acme/api:v1.2.11" }
+//! base = { image = "alpine:latest", mutable = true }
+//! db   = { image = "postgres:16", platforms = ["linux/amd64", "linux/arm64"] }
+//!
+//! [registries."registry.internal:5000"]
+//! insecure = true
+//! ca = "certs/internal-ca.pem"
+//! ```
+//!
+//! Every mistake is an error that names the file, line, column and entry:
+//! unknown keys are refused rather than ignored, because a misspelt
+//! `mutabel = true` silently ignored would turn a warning into a CI failure
+//! (or the reverse) with no hint why.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::platform::Platform;
+use crate::reference::{is_valid_domain, Reference};
+use crate::spanned_toml::{self, key_span, line_col, one_of, Entry, Located, Node};
+
+/// The manifest's file name, looked for in the working directory and its
+/// parents.
+pub const MANIFEST_FILE: &str = "images.toml";
+
+const TOP_LEVEL_KEYS: &[&str] = &["images", "registries"];
+const IMAGE_KEYS: &[&str] = &["image", "mutable", "platforms"];
+const REGISTRY_KEYS: &[&str] = &["insecure", "ca"];
+
+/// A parsed `images.toml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// Where it was read from; relative paths inside it are relative to its
+    /// directory.
+    pub path: PathBuf,
+    /// Declared images by name.
+    pub images: BTreeMap<String, ImageSpec>,
+    /// Per-registry settings by domain (`registry.internal:5000`).
+    pub registries: BTreeMap<String, RegistryConfig>,
+}
+
+/// One entry of `[images]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSpec {
+    /// The entry's key (`web` in `web = "nginx:1.27"`).
+    pub name: String,
+    /// The declared reference, normalized (`docker.io/library/nginx:1.27`).
+    pub reference: Reference,
+    /// The tag is expected to move: `verify` warns instead of failing.
+    pub mutable: bool,
+    /// Platforms to record for a multi-platform image, sorted and without
+    /// duplicates; empty means all of them.
+    pub platforms: Vec<Platform>,
+    /// 1-based line of the entry's key in `images.toml`, for messages.
+    pub line: usize,
+}
+
+/// One `[registries."host:port"]` table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryConfig {
+    /// Plain HTTP is allowed for this registry.
+    pub insecure: bool,
+    /// An extra trust root (PEM) for this registry, resolved against the
+    /// manifest's directory.
+    pub ca: Option<PathBuf>,
+}
+
+impl Manifest {
+    /// Reads and parses the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ManifestError::read(path, &err))?;
+        Manifest::parse(&text, path)
+    }
+
+    /// Parses manifest text; `path` is used for messages and to resolve
+    /// relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
+        let cx = Context { text, path };
+        let entries = spanned_toml::parse(text).map_err(|err| {
+            let message = match duplicate_image(&err.message) {
+                Some(name) => format!(
+                    "image `{name}` is declared more than once (each name in `[images]` must be unique)"
+                ),
+                None => format!("invalid TOML: {}", err.message),
+            };
+            cx.error(ManifestErrorKind::Syntax, err.span, message)
+        })?;
+
+        let mut manifest = Manifest {
+            path: path.to_owned(),
+            images: BTreeMap::new(),
+            registries: BTreeMap::new(),
+        };
+        for entry in &entries {
+            let (key, value) = entry;
+            match key.as_str() {
+                "images" => {
+                    let table = cx.table(value, || "`[images]`".to_owned())?;
+                    for image in table {
+                        let spec = cx.image(image)?;
+                        manifest.images.insert(spec.name.clone(), spec);
+                    }
+                }
+                "registries" => {
+                    let table = cx.table(value, || "`[registries]`".to_owned())?;
+                    for registry in table {
+                        let (domain, config) = cx.registry(registry)?;
+                        if manifest.registries.contains_key(&domain) {
+                            return Err(cx.invalid(
+                                key_span(registry),
+                                format!("registry `{domain}` is configured more than once"),
+                            ));
+                        }
+                        manifest.registries.insert(domain, config);
+                    }
+                }
+                other => {
+                    return Err(cx.invalid(
+                        key_span(entry),
+                        format!(
+                            "unknown key `{other}` at the top level (expected {})",
+                            one_of(TOP_LEVEL_KEYS)
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// The settings for a registry, by the domain of a [`Reference`].
+    pub fn registry(&self, domain: &str) -> Option<&RegistryConfig> {
+        self.registries.get(domain)
+    }
+}
+
+/// Finds `images.toml` in `start` or the nearest parent directory that has
+/// one, as cargo finds `Cargo.toml`.
+pub fn find_manifest(start: &Path) -> Option<PathBuf> {
+    // A relative start like `.` has no parents to walk; make it absolute.
+    let start = std::path::absolute(start).unwrap_or_else(|_| start.to_owned());
+    start
+        .ancestors()
+        .map(|dir| dir.join(MANIFEST_FILE))
+        .find(|candidate| candidate.is_file())
+}
+
+/// toml reports a repeated key in `[images]` as a generic duplicate key;
+/// for images that means two entries with one name, so say that.
+fn duplicate_image(message: &str) -> Option<&str> {
+    // Either `duplicate key ...` or, for `[images.web]` twice,
+    // `invalid table header: duplicate key ...`.
+    let start = message.find("duplicate key `")? + "duplicate key `".len();
+    let (name, tail) = message[start..].split_once('`')?;
+    (tail == " in table `images`").then_some(name)
+}
+
+/// What went wrong with a manifest, for callers that branch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ManifestErrorKind {
+    /// There is no manifest where one was looked for.
+    NotFound,
+    /// The file exists but could not be read.
+    Io,
+    /// Not valid TOML.
+    Syntax,
+    /// Valid TOML that is not a valid manifest.
+    Invalid,
+}
+
+/// A manifest error, displayed on one line as
+/// `images.toml:4:8: unknown key `imgae` in image `web` (expected …)`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ManifestError {
+    path: PathBuf,
+    location: Option<(usize, usize)>,
+    message: String,
+    kind: ManifestErrorKind,
+}
+
+impl ManifestError {
+    /// The error to report when [`find_manifest`] found nothing.
+    pub fn not_found(start: &Path) -> ManifestError {
+        ManifestError {
+            path: start.to_owned(),
+            location: None,
+            message: format!(
+                "no {MANIFEST_FILE} found in `{}` or any parent directory",
+                start.display()
+            ),
+            kind: ManifestErrorKind::NotFound,
+        }
+    }
+
+    fn read(path: &Path, err: &io::Error) -> ManifestError {
+        let (kind, reason) = if err.kind() == io::ErrorKind::NotFound {
+            (ManifestErrorKind::NotFound, "file not found".to_owned())
+        } else {
+            (ManifestErrorKind::Io, err.to_string())
+        };
+        ManifestError {
+            path: path.to_owned(),
+            location: None,
+            message: format!("cannot read `{}`: {reason}", path.display()),
+            kind,
+        }
+    }
+
+    /// The manifest the error is about.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// 1-based line, when the error points into the file.
+    pub fn line(&self) -> Option<usize> {
+        self.location.map(|(line, _)| line)
+    }
+
+    /// 1-based column (in characters), when the error points into the file.
+    pub fn column(&self) -> Option<usize> {
+        self.location.map(|(_, column)| column)
+    }
+
+    /// The message without the `file:line:column: ` prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// What kind of problem it is.
+    pub fn kind(&self) -> ManifestErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Some((line, column)) => {
+                write!(
+                    f,
+                    "{}:{line}:{column}: {}",
+                    self.path.display(),
+                    self.message
+                )
+            }
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The text being parsed, to turn spans into positions.
+struct Context<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Context<'_> {
+    fn error(
+        &self,
+        kind: ManifestErrorKind,
+        span: Option<Range<usize>>,
+        message: String,
+    ) -> ManifestError {
+        ManifestError {
+            path: self.path.to_owned(),
+            location: span.map(|s| line_col(self.text, s.start)),
+            message,
+            kind,
+        }
+    }
+
+    fn invalid(&self, span: Range<usize>, message: String) -> ManifestError {
+        self.error(ManifestErrorKind::Invalid, Some(span), message)
+    }
+
+    fn table<'n>(
+        &self,
+        value: &'n Located,
+        what: impl Fn() -> String,
+    ) -> Result<&'n [Entry], ManifestError> {
+        match value.get_ref() {
+            Node::Table(entries) => Ok(entries),
+            other => Err(self.invalid(
+                value.span(),
+                format!("{} must be a table, found {}", what(), other.kind()),
+            )),
+        }
+    }
+
+    fn image(&self, entry: &Entry) -> Result<ImageSpec, ManifestError> {
+        let (key, value) = entry;
+        let name = key.as_str().to_owned();
+        if name.is_empty() {
+            return Err(self.invalid(key_span(entry), "image names must not be empty".to_owned()));
+        }
+        let line = line_col(self.text, key_span(entry).start).0;
+        let mut mutable = false;
+        let mut platforms = Vec::new();
+        let reference = match value.get_ref() {
+            Node::String(image) => self.reference(&name, image, value.span())?,
+            Node::Table(entries) => {
+                let mut image = None;
+                for inner in entries {
+                    let (k, v) = inner;
+                    match k.as_str() {
+                        "image" => match v.get_ref() {
+                            Node::String(s) => image = Some(self.reference(&name, s, v.span())?),
+                            other => return Err(self.wrong_type(v, "image", &name, "a string", other)),
+                        },
+                        "mutable" => match v.get_ref() {
+                            Node::Boolean(b) => mutable = *b,
+                            other => {
+                                return Err(self.wrong_type(v, "mutable", &name, "a boolean", other))
+                            }
+                        },
+                        "platforms" => platforms = self.platforms(&name, v)?,
+                        other => {
+                            return Err(self.invalid(
+                                key_span(inner),
+                                format!(
+                                    "unknown key `{other}` in image `{name}` (expected {})",
+                                    one_of(IMAGE_KEYS)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                image.ok_or_else(|| {
+                    self.invalid(
+                        key_span(entry),
+                        format!("image `{name}` has no `image` key (expected `image = \"nginx:1.27\"`)"),
+                    )
+                })?
+            }
+            other => {
+                return Err(self.invalid(
+                    value.span(),
+                    format!(
+                        "image `{name}` must be a string like `\"nginx:1.27\"` or a table like `{{ image = \"nginx:1.27\" }}`, found {}",
+                        other.kind()
+                    ),
+                ))
+            }
+        };
+        Ok(ImageSpec {
+            name,
+            reference,
+            mutable,
+            platforms,
+            line,
+        })
+    }
+
+    fn reference(
+        &self,
+        name: &str,
+        image: &str,
+        span: Range<usize>,
+    ) -> Result<Reference, ManifestError> {
+        Reference::parse(image).map_err(|err| self.invalid(span, format!("image `{name}`: {err}")))
+    }
+
+    fn platforms(&self, name: &str, value: &Located) -> Result<Vec<Platform>, ManifestError> {
+        let Node::Array(items) = value.get_ref() else {
+            return Err(self.wrong_type(
+                value,
+                "platforms",
+                name,
+                "an array of strings",
+                value.get_ref(),
+            ));
+        };
+        let mut platforms = Vec::with_capacity(items.len());
+        for item in items {
+            let Node::String(s) = item.get_ref() else {
+                return Err(self.invalid(
+                    item.span(),
+                    format!(
+                        "`platforms` in image `{name}` must hold strings like `\"linux/amd64\"`, found {}",
+                        item.get_ref().kind()
+                    ),
+                ));
+            };
+            let platform = Platform::parse(s)
+                .map_err(|err| self.invalid(item.span(), format!("image `{name}`: {err}")))?;
+            platforms.push(platform);
+        }
+        platforms.sort();
+        platforms.dedup();
+        Ok(platforms)
+    }
+
+    fn registry(&self, entry: &Entry) -> Result<(String, RegistryConfig), ManifestError> {
+        let (key, value) = entry;
+        let domain = key.as_str();
+        if !is_valid_domain(domain) {
+            return Err(self.invalid(
+                key_span(entry),
+                format!("registry `{domain}` is not a registry host (expected `host` or `host:port`, like `registry.internal:5000`)"),
+            ));
+        }
+        // References normalize the old Docker Hub name, so settings must too
+        // or they would never be found.
+        let domain = if domain == "index.docker.io" {
+            "docker.io"
+        } else {
+            domain
+        };
+        let what = || format!("registry `{domain}`");
+        let mut config = RegistryConfig::default();
+        for inner in self.table(value, what)? {
+            let (k, v) = inner;
+            match k.as_str() {
+                "insecure" => match v.get_ref() {
+                    Node::Boolean(b) => config.insecure = *b,
+                    other => {
+                        return Err(self.invalid(
+                            v.span(),
+                            format!(
+                                "`insecure` in registry `{domain}` must be a boolean, found {}",
+                                other.kind()
+                            ),
+                        ))
+                    }
+                },
+                "ca" => match v.get_ref() {
+                    Node::String(ca) if !ca.is_empty() => {
+                        let base = self.path.parent().unwrap_or_else(|| Path::new(""));
+                        config.ca = Some(base.join(ca));
+                    }
+                    other => {
+                        return Err(self.invalid(
+                            v.span(),
+                            format!(
+                            "`ca` in registry `{domain}` must be a path to a PEM file, found {}",
+                            match other {
+                                Node::String(_) => "an empty string",
+                                other => other.kind(),
+                            }
+                        ),
+                        ))
+                    }
+                },
+                other => {
+                    return Err(self.invalid(
+                        key_span(inner),
+                        format!(
+                            "unknown key `{other}` in registry `{domain}` (expected {})",
+                            one_of(REGISTRY_KEYS)
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok((domain.to_owned(), config))
+    }
+
+    fn wrong_type(
+        &self,
+        value: &Located,
+        key: &str,
+        name: &str,
+        expected: &str,
+        found: &Node,
+    ) -> ManifestError {
+        self.invalid(
+            value.span(),
+            format!(
+                "`{key}` in image `{name}` must be {expected}, found {}",
+                found.kind()
+            ),
+        )
+    }
+}

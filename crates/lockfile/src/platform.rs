@@ -1,0 +1,130 @@
+//! Platforms (`linux/arm64/v8`) as written in `images.toml` and `images.lock`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a string is not a platform.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid platform `{input}`: expected `os/architecture` or `os/architecture/variant` (like `linux/arm64/v8`), each part lowercase letters, digits, `.`, `_` or `-`")]
+pub struct PlatformError {
+    input: String,
+}
+
+impl PlatformError {
+    /// The string that failed to parse.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+}
+
+/// An OCI platform: operating system, CPU architecture and optional variant,
+/// as found in an image index.
+///
+/// Ordered by os, then architecture, then variant (none first), which is the
+/// order platforms are written in the lock.
+///
+/// ```
+/// use images_lockfile::Platform;
+/// let p = Platform::parse("linux/arm64/v8").unwrap();
+/// assert_eq!((p.os.as_str(), p.architecture.as_str(), p.variant.as_deref()), ("linux", "arm64", Some("v8")));
+/// assert_eq!(p.to_string(), "linux/arm64/v8");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Platform {
+    /// Operating system (`linux`, `windows`).
+    pub os: String,
+    /// CPU architecture in GOARCH spelling (`amd64`, `arm64`, `arm`).
+    pub architecture: String,
+    /// CPU variant (`v7`, `v8`), if any.
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// Parses `os/architecture[/variant]`.
+    ///
+    /// Values are taken as written: no aliasing of `aarch64` to `arm64` or
+    /// defaulting of variants, so the lock shows exactly what was asked for.
+    pub fn parse(s: &str) -> Result<Platform, PlatformError> {
+        let error = || PlatformError {
+            input: s.to_owned(),
+        };
+        let parts: Vec<&str> = s.split('/').collect();
+        if !(2..=3).contains(&parts.len()) || !parts.iter().all(|p| is_part(p)) {
+            return Err(error());
+        }
+        Ok(Platform {
+            os: parts[0].to_owned(),
+            architecture: parts[1].to_owned(),
+            variant: parts.get(2).map(|v| (*v).to_owned()),
+        })
+    }
+}
+
+/// The OCI spec uses GOOS/GOARCH values: lowercase ASCII, digits, and the
+/// odd `_` or `-`.
+fn is_part(part: &str) -> bool {
+    !part.is_empty()
+        && part.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(variant) = &self.variant {
+            write!(f, "/{variant}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = PlatformError;
+
+    fn from_str(s: &str) -> Result<Platform, PlatformError> {
+        Platform::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_two_and_three_parts() {
+        let p = Platform::parse("linux/amd64").expect("valid platform");
+        assert_eq!(p.variant, None);
+        assert_eq!(p.to_string(), "linux/amd64");
+    }
+
+    #[test]
+    fn refuses_malformed() {
+        for s in [
+            "",
+            "linux",
+            "linux/",
+            "/amd64",
+            "linux/amd64/v8/x",
+            "Linux/amd64",
+            "linux amd64",
+        ] {
+            let err = Platform::parse(s).expect_err(s);
+            assert!(err
+                .to_string()
+                .starts_with(&format!("invalid platform `{s}`")));
+        }
+    }
+
+    #[test]
+    fn sorts_variantless_first() {
+        let mut v = [
+            Platform::parse("linux/arm64/v8").expect("valid"),
+            Platform::parse("linux/arm64").expect("valid"),
+            Platform::parse("linux/amd64").expect("valid"),
+        ];
+        v.sort();
+        let s: Vec<String> = v.iter().map(ToString::to_string).collect();
+        assert_eq!(s, ["linux/amd64", "linux/arm64", "linux/arm64/v8"]);
+    }
+}

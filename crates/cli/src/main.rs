@@ -1,1 +1,15 @@
-fn main() {}
+//! The `images` command: pin container images to content digests.
+
+mod args;
+mod commands;
+mod exit;
+mod output;
+mod project;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = <args::Args as clap::Parser>::parse();
+    output::init_tracing(args.global.verbose, args.global.quiet);
+    exit::finish(commands::run(args))
+}

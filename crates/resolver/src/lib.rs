@@ -1,1 +1,40 @@
-//! placeholder
+//! Resolve image references to content digests against OCI registries.
+//!
+//! This crate is the only part of `images` that talks to the network. It is
+//! built on [`oci_client`] and adds what that client leaves to its callers:
+//! the digest of every manifest body is computed here and compared with what
+//! the registry claims, requests are bounded in time and retried with
+//! backoff, and each registry gets its own transport settings (plain HTTP
+//! only for loopback or `insecure` registries, an extra CA where configured).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), images_resolver::ResolveError> {
+//! use images_lockfile::Reference;
+//! use images_resolver::{Resolver, ResolverConfig};
+//!
+//! let resolver = Resolver::new(ResolverConfig::default())?;
+//! let reference = Reference::parse("127.0.0.1:5000/acme/api:v1.2.11").expect("valid reference");
+//! let resolved = resolver.resolve(&reference, &[]).await?;
+//! println!("{} -> {}", reference, resolved.digest);
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod client;
+mod error;
+mod media_type;
+mod resolve;
+mod retry;
+mod verify;
+
+pub use auth::CredentialStore;
+pub use client::{RegistrySettings, ResolverConfig};
+pub use error::{ErrorClass, ResolveError};
+pub use media_type::{
+    DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, OCI_INDEX,
+    OCI_MANIFEST,
+};
+pub use resolve::{Resolved, Resolver};
+pub use retry::RetryPolicy;
+pub use verify::{Finding, FindingKind};

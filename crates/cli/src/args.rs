@@ -1,0 +1,95 @@
+//! Command-line flags, each defined once with its help text beside it.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  all good
+  1  drift found (verify) or lock out of date (--locked)
+  2  bad input: usage, malformed images.toml or images.lock, invalid reference
+  3  could not check: network, TLS, auth or registry error";
+
+/// Pin container images to content digests, the way Cargo.lock pins crates.
+#[derive(Debug, Parser)]
+#[command(name = "images", version, about, after_help = EXIT_CODES)]
+pub struct Args {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, ClapArgs)]
+pub struct Global {
+    /// Path to images.toml (default: found by walking up from the current directory)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+    /// Output format for what the command reports
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Print only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More logging on stderr (-v, -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to use colour (never with NO_COLOR set)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Requests in flight at once
+    #[arg(long, global = true, default_value_t = 16, value_name = "N")]
+    pub jobs: usize,
+    /// Seconds one registry request may take
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+/// How a command prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people
+    Text,
+    /// A stable JSON document on stdout
+    Json,
+}
+
+/// Colour on the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Only when stderr/stdout is a terminal and NO_COLOR is unset
+    Auto,
+    /// Always
+    Always,
+    /// Never
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve new and changed images in images.toml and record their digests in images.lock
+    #[command(
+        after_help = "Examples:\n  images lock\n  images lock --update web api\n  images lock --locked   # CI: fail if images.lock is out of date"
+    )]
+    Lock(LockArgs),
+    /// Check that every tag still points at its locked digest (the CI gate)
+    #[command(after_help = "Examples:\n  images verify\n  images verify --format json")]
+    Verify,
+    /// List declared images with their locked digest and status (offline)
+    #[command(after_help = "Examples:\n  images list\n  images list --format json")]
+    List,
+}
+
+/// Flags of `images lock`.
+#[derive(Debug, ClapArgs)]
+pub struct LockArgs {
+    /// Re-resolve these images even when unchanged (all when no name is given)
+    #[arg(long, num_args = 0.., value_name = "NAME")]
+    pub update: Option<Vec<String>>,
+    /// Fail without writing if images.lock would change
+    #[arg(long)]
+    pub locked: bool,
+}

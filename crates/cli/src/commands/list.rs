@@ -1,0 +1,91 @@
+//! `images list`: declared images, their locked digests and status. Offline.
+
+use images_lockfile::{status, EntryStatus};
+use serde_json::json;
+
+use crate::args::Global;
+use crate::exit::{Exit, Failure};
+use crate::output::{green, red, write_stdout, yellow, Printer};
+use crate::project::Project;
+
+pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
+    let project = Project::load(global)?;
+    let lock = project.load_lock()?.unwrap_or_default();
+    let rows: Vec<Row> = project
+        .manifest
+        .images
+        .values()
+        .map(|spec| {
+            let state = status(spec, &lock);
+            let digest = match state {
+                EntryStatus::Unlocked => None,
+                _ => lock.images.get(&spec.name).map(|l| l.digest.to_string()),
+            };
+            Row {
+                name: spec.name.clone(),
+                reference: spec.reference.to_string(),
+                familiar: spec.reference.familiar(),
+                digest,
+                status: status_name(state),
+            }
+        })
+        .collect();
+    if printer.is_json() {
+        let images: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({"name": r.name, "reference": r.reference, "digest": r.digest, "status": r.status})
+            })
+            .collect();
+        printer.json(&json!({"version": 1, "images": images}));
+    } else {
+        write_stdout(&render_table(&rows));
+    }
+    Ok(Exit::Ok)
+}
+
+struct Row {
+    name: String,
+    reference: String,
+    familiar: String,
+    digest: Option<String>,
+    status: &'static str,
+}
+
+fn status_name(state: EntryStatus) -> &'static str {
+    match state {
+        EntryStatus::Locked => "locked",
+        EntryStatus::Unlocked => "unlocked",
+        EntryStatus::Stale => "stale",
+    }
+}
+
+fn render_table(rows: &[Row]) -> String {
+    let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    let ref_w = rows
+        .iter()
+        .map(|r| r.familiar.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let mut out = format!(
+        "{:name_w$}  {:ref_w$}  {:8}  DIGEST\n",
+        "NAME", "REFERENCE", "STATUS"
+    );
+    for r in rows {
+        // Pad before painting: escape codes have no width.
+        let padded = format!("{:8}", r.status);
+        let status = match r.status {
+            "locked" => green(&padded),
+            "stale" => yellow(&padded),
+            _ => red(&padded),
+        };
+        out.push_str(&format!(
+            "{:name_w$}  {:ref_w$}  {status}  {}\n",
+            r.name,
+            r.familiar,
+            r.digest.as_deref().unwrap_or("-")
+        ));
+    }
+    out
+}

@@ -1,0 +1,221 @@
+//! `images lock`: resolve new and changed entries and write images.lock.
+
+use std::collections::BTreeSet;
+
+use images_lockfile::{status, EntryStatus, ImageSpec, LockedImage, Lockfile, LOCK_FILE};
+use images_resolver::{Resolved, Resolver};
+use serde_json::json;
+
+use crate::args::{Global, LockArgs};
+use crate::exit::{exit_for, Exit, Failure};
+use crate::output::Printer;
+use crate::project::Project;
+
+pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, Failure> {
+    let project = Project::load(global)?;
+    let old = project.load_lock()?.unwrap_or_default();
+    let manifest = &project.manifest;
+
+    let forced = forced_updates(args, manifest.images.keys())?;
+    let mut plan = Plan::default();
+    for spec in manifest.images.values() {
+        let state = status(spec, &old);
+        if forced.contains(&spec.name) || state != EntryStatus::Locked {
+            plan.resolve.push(spec);
+            if state == EntryStatus::Unlocked {
+                plan.added.push(spec.name.clone());
+            }
+        }
+    }
+    plan.removed = old
+        .images
+        .keys()
+        .filter(|name| !manifest.images.contains_key(*name))
+        .cloned()
+        .collect();
+
+    // Without --update the outcome of --locked is known offline.
+    if args.locked
+        && args.update.is_none()
+        && (!plan.resolve.is_empty() || !plan.removed.is_empty())
+    {
+        return Err(out_of_date(&plan));
+    }
+
+    let mut new = Lockfile::default();
+    for spec in manifest.images.values() {
+        if let Some(locked) = old.images.get(&spec.name) {
+            if !plan.resolve.iter().any(|s| s.name == spec.name) {
+                new.images.insert(spec.name.clone(), locked.clone());
+            }
+        }
+    }
+    if !plan.resolve.is_empty() {
+        let resolver = Resolver::new(project.resolver_config(global)?)
+            .map_err(|e| Failure::new(exit_for(&e), e.to_string()))?;
+        let requests: Vec<_> = plan
+            .resolve
+            .iter()
+            .map(|spec| (spec.reference.clone(), spec.platforms.clone()))
+            .collect();
+        printer.status(&format!("Resolving {} image(s)", requests.len()));
+        let results = super::runtime()?.block_on(resolver.resolve_many(&requests));
+        let mut failures = Vec::new();
+        for (spec, result) in plan.resolve.iter().zip(results) {
+            match result {
+                Ok(resolved) => {
+                    new.images
+                        .insert(spec.name.clone(), locked_entry(spec, resolved));
+                }
+                Err(e) => failures.push((spec.name.clone(), e)),
+            }
+        }
+        if !failures.is_empty() {
+            return Err(resolve_failure(failures));
+        }
+    }
+
+    let changed = new != old;
+    let updated: Vec<String> = plan
+        .resolve
+        .iter()
+        .filter(|s| !plan.added.contains(&s.name))
+        .filter(|s| old.images.get(&s.name) != new.images.get(&s.name))
+        .map(|s| s.name.clone())
+        .collect();
+    if args.locked && changed {
+        return Err(out_of_date(&plan));
+    }
+    let wrote = new.write_atomic(&project.lock_path).map_err(|e| {
+        Failure::new(
+            Exit::BadInput,
+            format!("cannot write `{}`: {e}", project.lock_path.display()),
+        )
+    })?;
+
+    if printer.is_json() {
+        printer.json(&json!({
+            "version": 1,
+            "written": wrote,
+            "added": plan.added,
+            "updated": updated,
+            "removed": plan.removed,
+            "images": new.images.len(),
+        }));
+    } else if wrote {
+        printer.status(&format!(
+            "Locked {} image(s) in {LOCK_FILE}: {} added, {} updated, {} removed",
+            new.images.len(),
+            plan.added.len(),
+            updated.len(),
+            plan.removed.len()
+        ));
+    } else {
+        printer.status(&format!(
+            "{LOCK_FILE} is up to date ({} image(s))",
+            new.images.len()
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+#[derive(Default)]
+struct Plan<'a> {
+    resolve: Vec<&'a ImageSpec>,
+    added: Vec<String>,
+    removed: Vec<String>,
+}
+
+/// Names given to `--update`; all of them for a bare `--update`.
+fn forced_updates<'a>(
+    args: &LockArgs,
+    declared: impl Iterator<Item = &'a String>,
+) -> Result<BTreeSet<String>, Failure> {
+    let declared: BTreeSet<String> = declared.cloned().collect();
+    match &args.update {
+        None => Ok(BTreeSet::new()),
+        Some(names) if names.is_empty() => Ok(declared),
+        Some(names) => {
+            for name in names {
+                if !declared.contains(name) {
+                    return Err(Failure::bad_input(format!(
+                        "`--update {name}`: no image named `{name}` in images.toml"
+                    ))
+                    .with_hint(format!("declared images: {}", join(&declared))));
+                }
+            }
+            Ok(names.iter().cloned().collect())
+        }
+    }
+}
+
+fn locked_entry(spec: &ImageSpec, resolved: Resolved) -> LockedImage {
+    LockedImage {
+        name: spec.name.clone(),
+        reference: spec.reference.clone(),
+        digest: resolved.digest,
+        media_type: resolved.media_type,
+        mutable: spec.mutable,
+        platforms: spec.platforms.clone(),
+        manifests: resolved.manifests,
+    }
+}
+
+fn out_of_date(plan: &Plan) -> Failure {
+    let mut failure = Failure::new(
+        Exit::Drift,
+        format!("{LOCK_FILE} needs to be updated but `--locked` was passed"),
+    );
+    let changed: Vec<&str> = plan
+        .resolve
+        .iter()
+        .filter(|s| !plan.added.contains(&s.name))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !plan.added.is_empty() {
+        failure = failure.with_cause(format!("not locked yet: {}", plan.added.join(", ")));
+    }
+    if !changed.is_empty() {
+        failure = failure.with_cause(format!("changed or re-resolved: {}", changed.join(", ")));
+    }
+    if !plan.removed.is_empty() {
+        failure = failure.with_cause(format!(
+            "removed from images.toml: {}",
+            plan.removed.join(", ")
+        ));
+    }
+    failure.with_hint(format!("run `images lock` and commit {LOCK_FILE}"))
+}
+
+/// Every failing image in one error; the worst failure picks the exit code
+/// (tampering first, then unreachable registries, then bad references).
+fn resolve_failure(failures: Vec<(String, images_resolver::ResolveError)>) -> Failure {
+    let exit = failures
+        .iter()
+        .map(|(_, e)| exit_for(e))
+        .max_by_key(|exit| match exit {
+            Exit::Drift => 3,
+            Exit::Unavailable => 2,
+            _ => 1,
+        })
+        .unwrap_or(Exit::Unavailable);
+    let mut failure = Failure::new(
+        exit,
+        format!(
+            "could not lock {} image(s); {LOCK_FILE} was not changed",
+            failures.len()
+        ),
+    );
+    for (name, err) in &failures {
+        failure = failure.with_cause(format!("{name}: {err}"));
+    }
+    failure
+}
+
+fn join(names: &BTreeSet<String>) -> String {
+    names
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

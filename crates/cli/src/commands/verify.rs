@@ -1,0 +1,235 @@
+//! `images verify`: the CI gate. Every tag must still point at its locked digest.
+
+use images_lockfile::{check, LockedImage, LOCK_FILE};
+use images_resolver::{Finding, ResolveError, Resolver};
+use serde_json::{json, Value};
+
+use crate::args::Global;
+use crate::exit::{Exit, Failure};
+use crate::output::{green, red, write_stdout, yellow, Printer};
+use crate::project::Project;
+
+/// One line of the report.
+struct Report {
+    name: String,
+    reference: String,
+    locked: Option<String>,
+    current: Option<String>,
+    mutable: bool,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Ok,
+    Drift(Finding),
+    OutOfDate(&'static str),
+    Unchecked(ResolveError),
+}
+
+impl Report {
+    fn status(&self) -> &'static str {
+        match &self.outcome {
+            Outcome::Ok => "ok",
+            Outcome::Drift(f) => f.kind.as_str(),
+            Outcome::OutOfDate(_) => "lock-out-of-date",
+            Outcome::Unchecked(_) => "unchecked",
+        }
+    }
+
+    /// A mutable entry that moved is a warning, not a failure. Tampering
+    /// never is: a mutable tag may move, its answers may not lie.
+    fn is_failure(&self) -> bool {
+        match &self.outcome {
+            Outcome::Drift(f) => {
+                !(self.mutable && f.kind != images_resolver::FindingKind::Tampered)
+            }
+            Outcome::OutOfDate(_) => true,
+            _ => false,
+        }
+    }
+
+    fn is_warning(&self) -> bool {
+        matches!(self.outcome, Outcome::Drift(_)) && !self.is_failure()
+    }
+}
+
+pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
+    let project = Project::load(global)?;
+    let lock = project.load_lock()?.ok_or_else(|| {
+        Failure::bad_input(format!(
+            "no `{}` next to `{}`",
+            LOCK_FILE,
+            project.manifest.path.display()
+        ))
+        .with_hint("run `images lock` and commit the lock it writes")
+    })?;
+    let consistency = check(&project.manifest, &lock);
+
+    let mut reports = Vec::new();
+    let mut to_check: Vec<LockedImage> = Vec::new();
+    for spec in project.manifest.images.values() {
+        let locked = lock.images.get(&spec.name);
+        let out_of_date = if consistency.unlocked.contains(&spec.name) {
+            Some("declared in images.toml but not locked")
+        } else if consistency.stale.contains(&spec.name) {
+            Some("images.toml changed since it was locked")
+        } else {
+            None
+        };
+        match (out_of_date, locked) {
+            (None, Some(locked)) => to_check.push(locked.clone()),
+            (reason, locked) => reports.push(Report {
+                name: spec.name.clone(),
+                reference: spec.reference.to_string(),
+                locked: locked.map(|l| l.digest.to_string()),
+                current: None,
+                mutable: spec.mutable,
+                outcome: Outcome::OutOfDate(reason.unwrap_or("not locked")),
+            }),
+        }
+    }
+    for name in &consistency.removed {
+        if let Some(locked) = lock.images.get(name) {
+            reports.push(Report {
+                name: name.clone(),
+                reference: locked.reference.to_string(),
+                locked: Some(locked.digest.to_string()),
+                current: None,
+                mutable: locked.mutable,
+                outcome: Outcome::OutOfDate("locked but no longer declared in images.toml"),
+            });
+        }
+    }
+
+    if !to_check.is_empty() {
+        let resolver = Resolver::new(project.resolver_config(global)?)
+            .map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
+        let results = super::runtime()?.block_on(resolver.verify_many(&to_check));
+        for (locked, result) in to_check.iter().zip(results) {
+            let (current, outcome) = match result {
+                Ok(None) => (Some(locked.digest.to_string()), Outcome::Ok),
+                Ok(Some(finding)) => (
+                    finding.current.as_ref().map(ToString::to_string),
+                    Outcome::Drift(finding),
+                ),
+                Err(e) => (None, Outcome::Unchecked(e)),
+            };
+            reports.push(Report {
+                name: locked.name.clone(),
+                reference: locked.reference.to_string(),
+                locked: Some(locked.digest.to_string()),
+                current,
+                mutable: locked.mutable,
+                outcome,
+            });
+        }
+    }
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let failures = reports.iter().filter(|r| r.is_failure()).count();
+    let unchecked = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Unchecked(_)))
+        .count();
+    // Drift outranks "could not check": CI must see a moved tag even when
+    // another registry was down at the same time.
+    let exit = if failures > 0 {
+        Exit::Drift
+    } else if unchecked > 0 {
+        Exit::Unavailable
+    } else {
+        Exit::Ok
+    };
+
+    if printer.is_json() {
+        printer.json(&json_report(&reports, exit));
+    } else {
+        print_human(&reports, printer, failures, unchecked);
+    }
+    Ok(exit)
+}
+
+fn json_report(reports: &[Report], exit: Exit) -> Value {
+    let images: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            let message = match &r.outcome {
+                Outcome::Ok => None,
+                Outcome::Drift(f) => Some(f.detail.clone().unwrap_or_else(|| f.kind.describe().to_string())),
+                Outcome::OutOfDate(why) => Some((*why).to_string()),
+                Outcome::Unchecked(e) => Some(e.to_string()),
+            };
+            json!({
+                "name": r.name,
+                "reference": r.reference,
+                "status": r.status(),
+                "severity": if r.is_failure() { "error" } else if r.is_warning() { "warning" } else if matches!(r.outcome, Outcome::Unchecked(_)) { "unchecked" } else { "ok" },
+                "mutable": r.mutable,
+                "locked": r.locked,
+                "current": r.current,
+                "message": message,
+            })
+        })
+        .collect();
+    json!({"version": 1, "ok": exit == Exit::Ok, "exit_code": exit as u8, "images": images})
+}
+
+fn print_human(reports: &[Report], printer: Printer, failures: usize, unchecked: usize) {
+    let mut out = String::new();
+    for r in reports {
+        let headline = format!("{} ({})", r.name, r.reference);
+        match &r.outcome {
+            Outcome::Ok => {
+                if !printer.quiet {
+                    out.push_str(&format!("{} {headline}\n", green("ok")));
+                }
+            }
+            Outcome::Drift(f) => {
+                let label = if r.is_failure() {
+                    red(f.kind.describe())
+                } else {
+                    yellow(&format!("{} (mutable, warning)", f.kind.describe()))
+                };
+                out.push_str(&format!("{label}: {headline}\n"));
+                out.push_str(&format!(
+                    "    locked:  {}\n",
+                    r.locked.as_deref().unwrap_or("-")
+                ));
+                out.push_str(&format!(
+                    "    current: {}\n",
+                    r.current.as_deref().unwrap_or("-")
+                ));
+                if let Some(detail) = &f.detail {
+                    out.push_str(&format!("    {detail}\n"));
+                }
+            }
+            Outcome::OutOfDate(why) => {
+                out.push_str(&format!(
+                    "{}: {headline}\n    {why}; run `images lock`\n",
+                    red("lock out of date")
+                ));
+            }
+            Outcome::Unchecked(e) => {
+                out.push_str(&format!(
+                    "{}: {headline}\n    {e}\n",
+                    yellow("could not check")
+                ));
+            }
+        }
+    }
+    write_stdout(&out);
+    let warnings = reports.iter().filter(|r| r.is_warning()).count();
+    let ok = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Ok))
+        .count();
+    let summary = format!(
+        "verified {} image(s): {ok} ok, {failures} failed, {warnings} warning(s), {unchecked} could not be checked",
+        reports.len()
+    );
+    if failures > 0 || unchecked > 0 {
+        printer.error(&summary);
+    } else {
+        printer.status(&summary);
+    }
+}

@@ -1,0 +1,130 @@
+//! What goes where: data on stdout, messages and progress on stderr,
+//! colour only on a terminal and never with `NO_COLOR`.
+
+use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
+
+use crate::args::{ColorChoice, Format};
+
+static COLOR_STDERR: OnceLock<bool> = OnceLock::new();
+static COLOR_STDOUT: OnceLock<bool> = OnceLock::new();
+
+/// Decides colour once for the whole run.
+pub fn init_color(choice: ColorChoice) {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let decide = |is_tty: bool| match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_tty && !no_color,
+    };
+    let _ = COLOR_STDERR.set(decide(std::io::stderr().is_terminal()));
+    let _ = COLOR_STDOUT.set(decide(std::io::stdout().is_terminal()));
+}
+
+/// Logs from the libraries' `tracing` events go to stderr; `-v` for
+/// debug, `-vv` for trace. `RUST_LOG` still wins when set.
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "images=debug,images_resolver=debug,images_lockfile=debug,warn",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .try_init();
+}
+
+fn paint(on: bool, code: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn stderr_color() -> bool {
+    *COLOR_STDERR.get().unwrap_or(&false)
+}
+
+fn stdout_color() -> bool {
+    *COLOR_STDOUT.get().unwrap_or(&false)
+}
+
+/// `error:` in bold red on a colour terminal.
+pub fn label_error() -> String {
+    paint(stderr_color(), "1;31", "error:")
+}
+
+/// `hint:` in bold cyan on a colour terminal.
+pub fn label_hint() -> String {
+    paint(stderr_color(), "1;36", "hint:")
+}
+
+/// Green text on stdout when colour is on (for "ok" statuses).
+pub fn green(text: &str) -> String {
+    paint(stdout_color(), "32", text)
+}
+
+/// Red text on stdout when colour is on (for failing statuses).
+pub fn red(text: &str) -> String {
+    paint(stdout_color(), "31", text)
+}
+
+/// Yellow text on stdout when colour is on (for warnings).
+pub fn yellow(text: &str) -> String {
+    paint(stdout_color(), "33", text)
+}
+
+/// Writes to stderr, ignoring a closed pipe.
+pub fn write_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Writes to stdout; a closed pipe (`images list | head`) ends the process
+/// quietly, like ripgrep.
+pub fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Decides what each command prints, from the global flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    pub format: Format,
+    pub quiet: bool,
+}
+
+impl Printer {
+    /// A status message for people (stderr), unless `--quiet`.
+    pub fn status(&self, text: &str) {
+        if !self.quiet {
+            write_stderr(&format!("{text}\n"));
+        }
+    }
+
+    /// An error line (stderr) that does not end the command.
+    pub fn error(&self, text: &str) {
+        write_stderr(&format!("{} {text}\n", label_error()));
+    }
+
+    /// The command's report as JSON on stdout (with `--format json`).
+    pub fn json(&self, value: &serde_json::Value) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_string());
+        write_stdout(&format!("{text}\n"));
+    }
+
+    /// Whether the report is JSON.
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+}

@@ -1,0 +1,87 @@
+//! Finding and loading the user's images.toml and images.lock.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use images_lockfile::{find_manifest, Lockfile, Manifest, LOCK_FILE, MANIFEST_FILE};
+use images_resolver::{CredentialStore, RegistrySettings, ResolverConfig};
+
+use crate::args::Global;
+use crate::exit::{Exit, Failure};
+
+/// The manifest and where its lock lives.
+pub struct Project {
+    pub manifest: Manifest,
+    pub lock_path: PathBuf,
+}
+
+impl Project {
+    /// Loads images.toml from `--manifest` or by walking up from the current directory.
+    pub fn load(global: &Global) -> Result<Project, Failure> {
+        let path = match &global.manifest {
+            Some(path) => path.clone(),
+            None => {
+                let cwd = std::env::current_dir().map_err(|e| {
+                    Failure::bad_input(format!("cannot read the current directory: {e}"))
+                })?;
+                find_manifest(&cwd).ok_or_else(|| {
+                    Failure::bad_input(format!(
+                        "no `{MANIFEST_FILE}` found in `{}` or any parent directory",
+                        cwd.display()
+                    ))
+                    .with_hint("create one with an `[images]` table, or pass `--manifest PATH`")
+                })?
+            }
+        };
+        let manifest = Manifest::load(&path).map_err(|e| Failure::bad_input(e.to_string()))?;
+        let dir = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Ok(Project {
+            manifest,
+            lock_path: dir.join(LOCK_FILE),
+        })
+    }
+
+    /// The lock, or `None` when there is none yet.
+    pub fn load_lock(&self) -> Result<Option<Lockfile>, Failure> {
+        Lockfile::load(&self.lock_path).map_err(|e| {
+            Failure::bad_input(e.to_string()).with_hint(format!(
+                "`{}` is written by `images lock`; restore it from version control or delete it and run `images lock`",
+                LOCK_FILE
+            ))
+        })
+    }
+
+    /// Resolver settings from `[registries]` and the global flags.
+    pub fn resolver_config(&self, global: &Global) -> Result<ResolverConfig, Failure> {
+        let credentials = CredentialStore::from_environment()
+            .map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
+        let mut config = ResolverConfig {
+            request_timeout: Duration::from_secs(global.timeout.max(1)),
+            jobs: global.jobs.max(1),
+            credentials,
+            ..ResolverConfig::default()
+        };
+        for (registry, settings) in &self.manifest.registries {
+            let ca_pem = match &settings.ca {
+                Some(ca) => Some(std::fs::read(ca).map_err(|e| {
+                    Failure::bad_input(format!(
+                        "cannot read the CA file `{}` of registry `{registry}` in `{}`: {e}",
+                        ca.display(),
+                        self.manifest.path.display()
+                    ))
+                })?),
+                None => None,
+            };
+            config.registries.insert(
+                registry.clone(),
+                RegistrySettings {
+                    insecure: settings.insecure,
+                    ca_pem,
+                },
+            );
+        }
+        Ok(config)
+    }
+}

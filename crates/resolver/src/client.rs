@@ -1,0 +1,167 @@
+//! Per-registry `oci-client` clients and the settings they are built from.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::Client;
+
+use oci_client::secrets::RegistryAuth;
+
+use crate::{CredentialStore, ResolveError, RetryPolicy};
+
+/// Transport settings for one registry, from `[registries."host:port"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrySettings {
+    /// Plain HTTP is allowed for this registry.
+    pub insecure: bool,
+    /// Extra trust root (PEM) for this registry only.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// How the resolver behaves: timeouts, retries, concurrency, per-registry settings.
+#[derive(Debug, Clone)]
+pub struct ResolverConfig {
+    /// Settings keyed by registry host as written in references (`host:port`).
+    pub registries: BTreeMap<String, RegistrySettings>,
+    /// Limit for one request, from connecting to the last body byte.
+    pub request_timeout: Duration,
+    /// How transient failures are retried.
+    pub retry: RetryPolicy,
+    /// How many requests may be in flight at once.
+    pub jobs: usize,
+    /// Credentials per registry; anonymous where it has none.
+    pub credentials: CredentialStore,
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        ResolverConfig {
+            registries: BTreeMap::new(),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            jobs: 16,
+            credentials: CredentialStore::default(),
+        }
+    }
+}
+
+/// One `oci-client` per registry, created on first use and then shared so
+/// its connection pool and token cache serve every request to that registry.
+///
+/// Per registry, not one for all: `oci-client` takes extra CAs and the
+/// plain-HTTP choice for the whole client, while images.toml sets them per
+/// registry.
+pub(crate) struct Clients {
+    config: ResolverConfig,
+    by_registry: Mutex<HashMap<String, Connection>>,
+}
+
+/// A registry's client and the credentials it is used with.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    pub client: Arc<Client>,
+    pub auth: RegistryAuth,
+}
+
+impl Clients {
+    pub(crate) fn new(config: ResolverConfig) -> Self {
+        Clients {
+            config,
+            by_registry: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &ResolverConfig {
+        &self.config
+    }
+
+    /// The connection for `registry`, made on first use. Credential
+    /// helpers therefore run once per registry, not once per image.
+    pub(crate) fn get(&self, registry: &str) -> Result<Connection, ResolveError> {
+        let mut map = self
+            .by_registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(connection) = map.get(registry) {
+            return Ok(connection.clone());
+        }
+        let connection = Connection {
+            client: Arc::new(self.build(registry)?),
+            auth: self.config.credentials.auth_for(registry)?,
+        };
+        map.insert(registry.to_string(), connection.clone());
+        Ok(connection)
+    }
+
+    fn build(&self, registry: &str) -> Result<Client, ResolveError> {
+        let settings = self.config.registries.get(registry);
+        let plain_http = is_loopback(registry) || settings.is_some_and(|s| s.insecure);
+        let mut config = ClientConfig {
+            protocol: if plain_http {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            connect_timeout: Some(self.config.request_timeout.min(Duration::from_secs(10))),
+            read_timeout: Some(self.config.request_timeout),
+            // Index children are recorded, never chosen: no platform resolver.
+            platform_resolver: None,
+            user_agent: concat!("images/", env!("CARGO_PKG_VERSION")),
+            ..ClientConfig::default()
+        };
+        if let Some(pem) = settings.and_then(|s| s.ca_pem.clone()) {
+            config.extra_root_certificates.push(Certificate {
+                encoding: CertificateEncoding::Pem,
+                data: pem,
+            });
+        }
+        // `Client::new` silently falls back to a default (https) client when
+        // the config is rejected; `try_from` reports it.
+        Client::try_from(config).map_err(|e| ResolveError::Config {
+            registry: registry.to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Loopback registries get plain HTTP, as Docker allows: 127.0.0.0/8, ::1, localhost.
+pub(crate) fn is_loopback(registry: &str) -> bool {
+    let host = if let Some(rest) = registry.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        registry.rsplit_once(':').map_or(registry, |(h, _)| h)
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "localhost:80",
+            "[::1]:5000",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "registry.internal:5000",
+            "10.0.0.1:5000",
+            "docker.io",
+            "[::2]:1",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+}

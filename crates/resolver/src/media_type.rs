@@ -1,0 +1,211 @@
+//! The manifest kinds `images` can pin, and reading what a manifest body is.
+
+use images_lockfile::{Digest, Platform, PlatformManifest};
+use serde::Deserialize;
+
+use crate::ResolveError;
+
+/// OCI image index (multi-platform).
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// Docker manifest list (multi-platform).
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// OCI image manifest (single platform).
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// Docker image manifest, schema 2 (single platform).
+pub const DOCKER_MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// Every type the resolver asks for, in one `Accept` header. Leaving one out
+/// makes a registry convert (Docker v2 to schema 1, a list to its amd64
+/// child) or answer 404, and the recorded digest would be wrong.
+pub const MANIFEST_MEDIA_TYPES: &[&str] = &[
+    OCI_INDEX,
+    DOCKER_MANIFEST_LIST,
+    OCI_MANIFEST,
+    DOCKER_MANIFEST_V2,
+];
+
+/// The largest manifest body accepted, as distribution itself enforces.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// What a manifest body says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Inspected {
+    pub media_type: String,
+    /// Per-platform children of an index or list; empty for a single manifest.
+    pub children: Vec<PlatformManifest>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawManifest {
+    schema_version: Option<i64>,
+    media_type: Option<String>,
+    manifests: Option<Vec<RawDescriptor>>,
+    config: Option<serde_json::Value>,
+    layers: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDescriptor {
+    digest: String,
+    platform: Option<RawPlatform>,
+}
+
+#[derive(Deserialize)]
+struct RawPlatform {
+    os: String,
+    architecture: String,
+    variant: Option<String>,
+}
+
+/// Reads the kind and the platform children of a manifest body.
+///
+/// The media type comes from the body, not the `Content-Type` header: it is
+/// covered by the digest, the header is not.
+pub(crate) fn inspect(body: &[u8], reference: &str) -> Result<Inspected, ResolveError> {
+    let invalid = |reason: String| ResolveError::InvalidManifest {
+        reference: reference.to_string(),
+        reason,
+    };
+    let raw: RawManifest = serde_json::from_slice(body).map_err(|e| {
+        let start = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+        invalid(format!("not JSON ({e}); it starts with {start:?}"))
+    })?;
+    match raw.schema_version {
+        Some(2) => {}
+        Some(1) => {
+            return Err(ResolveError::Schema1 {
+                reference: reference.to_string(),
+            })
+        }
+        Some(v) => return Err(invalid(format!("unknown schemaVersion {v}"))),
+        None => return Err(invalid("no schemaVersion".to_string())),
+    }
+    // An OCI manifest may leave out mediaType; its shape then says what it is.
+    let media_type = match raw.media_type {
+        Some(m) => m,
+        None if raw.manifests.is_some() => OCI_INDEX.to_string(),
+        None if raw.config.is_some() && raw.layers.is_some() => OCI_MANIFEST.to_string(),
+        None => {
+            return Err(invalid(
+                "no mediaType and neither manifests nor layers".into(),
+            ))
+        }
+    };
+    if media_type.starts_with("application/vnd.docker.distribution.manifest.v1") {
+        return Err(ResolveError::Schema1 {
+            reference: reference.to_string(),
+        });
+    }
+    let is_index = media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST;
+    if !is_index && media_type != OCI_MANIFEST && media_type != DOCKER_MANIFEST_V2 {
+        return Err(ResolveError::UnsupportedMediaType {
+            reference: reference.to_string(),
+            media_type,
+        });
+    }
+    let mut children = Vec::new();
+    if is_index {
+        let manifests = raw
+            .manifests
+            .ok_or_else(|| invalid("an index without `manifests`".to_string()))?;
+        for entry in manifests {
+            // Entries without a platform, and buildx attestations
+            // (unknown/unknown), are not something a node would run.
+            let Some(p) = entry.platform else { continue };
+            if p.os == "unknown" || p.architecture == "unknown" {
+                continue;
+            }
+            let digest = Digest::parse(&entry.digest)
+                .map_err(|e| invalid(format!("bad child digest: {e}")))?;
+            children.push(PlatformManifest {
+                platform: Platform {
+                    os: p.os,
+                    architecture: p.architecture,
+                    variant: p.variant.filter(|v| !v.is_empty()),
+                },
+                digest,
+            });
+        }
+        children.sort_by(|a, b| (&a.platform, &a.digest).cmp(&(&b.platform, &b.digest)));
+        children.dedup();
+    }
+    Ok(Inspected {
+        media_type,
+        children,
+    })
+}
+
+/// Whether a platform asked for in images.toml matches an index entry.
+///
+/// A request without a variant matches any variant, and `arm64` means
+/// `arm64/v8` as containerd normalizes it.
+pub(crate) fn platform_matches(wanted: &Platform, offered: &Platform) -> bool {
+    if wanted.os != offered.os || wanted.architecture != offered.architecture {
+        return false;
+    }
+    match (&wanted.variant, &offered.variant) {
+        (None, _) => true,
+        (Some(w), Some(o)) => w == o,
+        (Some(w), None) => wanted.architecture == "arm64" && w == "v8",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema1_is_refused() {
+        let body = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
+        assert!(matches!(
+            inspect(body, "r"),
+            Err(ResolveError::Schema1 { .. })
+        ));
+    }
+
+    #[test]
+    fn html_is_not_a_manifest() {
+        let err = inspect(b"<html><body>502</body></html>", "r").expect_err("html");
+        assert!(err.to_string().contains("not JSON"), "{err}");
+    }
+
+    #[test]
+    fn attestations_are_skipped_and_children_sorted() {
+        let d1 = format!("sha256:{}", "1".repeat(64));
+        let d2 = format!("sha256:{}", "2".repeat(64));
+        let d3 = format!("sha256:{}", "3".repeat(64));
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[
+            {{"digest":"{d2}","platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}},
+            {{"digest":"{d1}","platform":{{"os":"linux","architecture":"amd64"}}}},
+            {{"digest":"{d3}","platform":{{"os":"unknown","architecture":"unknown"}}}}]}}"#
+        );
+        let got = inspect(body.as_bytes(), "r").expect("valid index");
+        let platforms: Vec<String> = got
+            .children
+            .iter()
+            .map(|c| c.platform.to_string())
+            .collect();
+        assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"]);
+    }
+
+    #[test]
+    fn oci_manifest_without_media_type_is_recognised() {
+        let body = br#"{"schemaVersion":2,"config":{},"layers":[]}"#;
+        assert_eq!(
+            inspect(body, "r").expect("manifest").media_type,
+            OCI_MANIFEST
+        );
+    }
+
+    #[test]
+    fn arm64_without_variant_matches_v8() {
+        let want: Platform = "linux/arm64".parse().expect("platform");
+        let offer: Platform = "linux/arm64/v8".parse().expect("platform");
+        assert!(platform_matches(&want, &offer));
+        let amd: Platform = "linux/amd64".parse().expect("platform");
+        assert!(!platform_matches(&want, &amd));
+    }
+}

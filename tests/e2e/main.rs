@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `images` binary against a real registry
+//! (Debian's `docker-registry`, started per test on a free loopback port).
+//!
+//! One test binary for all scenarios keeps link time down; each module is a
+//! group of behaviours.
+
+mod bad_input;
+mod faults;
+mod list;
+mod lock;
+mod support;
+mod verify;

@@ -1,0 +1,101 @@
+//! Running the `images` binary in a scratch project.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use images_lockfile::Lockfile;
+use tempfile::TempDir;
+
+/// A scratch directory holding an images.toml, where `images` runs.
+pub struct Project {
+    dir: TempDir,
+    /// An empty Docker config dir, so the developer's own credentials never leak in.
+    docker_config: TempDir,
+}
+
+/// What one run of `images` did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts the exit code, showing both streams when it differs.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl Project {
+    /// A project whose images.toml has this content.
+    pub fn new(manifest: &str) -> Project {
+        let project = Project {
+            dir: tempfile::tempdir().expect("temp dir"),
+            docker_config: tempfile::tempdir().expect("temp dir"),
+        };
+        project.write_manifest(manifest);
+        project
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.path().join("images.lock")
+    }
+
+    pub fn write_manifest(&self, text: &str) {
+        std::fs::write(self.dir.path().join("images.toml"), text).expect("write images.toml");
+    }
+
+    /// The raw bytes of images.lock (empty when there is none).
+    pub fn lock_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.lock_path()).unwrap_or_default()
+    }
+
+    /// images.lock, parsed by the library.
+    pub fn lock(&self) -> Lockfile {
+        let text = std::fs::read_to_string(self.lock_path()).expect("read images.lock");
+        Lockfile::parse(&text, &self.lock_path()).expect("images.lock parses")
+    }
+
+    /// Runs `images ARGS` in the project directory.
+    pub fn images(&self, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_images"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("DOCKER_CONFIG", self.docker_config.path())
+            .env(
+                "REGISTRY_AUTH_FILE",
+                self.docker_config.path().join("auth.json"),
+            )
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run images");
+        Run::from(output)
+    }
+}

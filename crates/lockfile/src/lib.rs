@@ -1,5 +1,6 @@
 //! Pure data for `images`: image references and digests, the `images.toml`
-//! schema, the `images.lock` format, and consistency checks between them.
+//! schema, the `images.lock` format, consistency checks between them, and
+//! the differences between two locks.
 //!
 //! No network and no async; the only I/O is reading and writing those two
 //! files. The resolver turns references into digests; this crate knows what
@@ -16,6 +17,7 @@
 //! ```
 
 mod check;
+mod diff;
 mod digest;
 mod lock;
 mod manifest;
@@ -24,6 +26,7 @@ mod reference;
 mod spanned_toml;
 
 pub use check::{check, entry_matches, status, Consistency, EntryStatus};
+pub use diff::{diff, EntryChange, LockDiff};
 pub use digest::{Algorithm, Digest, DigestError};
 pub use lock::{
     LockError, LockErrorKind, LockedImage, Lockfile, PlatformManifest, LOCK_FILE, LOCK_VERSION,

@@ -124,6 +124,14 @@ fn check_parsed(r: &mut Report, case: &Value, p: &ParsedReference) {
 
 /// Checks the normalized components the case asserts.
 fn check_normalized(r: &mut Report, case: &Value, n: &Reference) {
+    // What the lock stores must read back as the same reference.
+    let reread = Reference::parse_canonical(&n.to_string());
+    r.expect(
+        case,
+        "canonical round trip",
+        reread.as_ref() == Ok(n),
+        || format!("{reread:?}"),
+    );
     if let Some(domain) = text(case, "domain") {
         r.eq(case, "domain", n.domain(), domain);
     }

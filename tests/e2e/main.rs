@@ -8,5 +8,6 @@ mod bad_input;
 mod faults;
 mod list;
 mod lock;
+mod requests;
 mod support;
 mod verify;

@@ -9,6 +9,9 @@ use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientP
 use oci_client::Client;
 
 use oci_client::secrets::RegistryAuth;
+use oci_client::token_cache::{RegistryToken, RegistryTokenType};
+use oci_client::RegistryOperation;
+use tokio::sync::OnceCell;
 
 use crate::{CredentialStore, ResolveError, RetryPolicy};
 
@@ -64,6 +67,97 @@ pub(crate) struct Clients {
 pub(crate) struct Connection {
     pub client: Arc<Client>,
     pub auth: RegistryAuth,
+    /// One authorization per repository, shared by every request to it.
+    authorized: Arc<Mutex<HashMap<String, Arc<OnceCell<()>>>>>,
+}
+
+impl Connection {
+    fn new(client: Client, auth: RegistryAuth) -> Self {
+        Connection {
+            client: Arc::new(client),
+            auth,
+            authorized: Arc::default(),
+        }
+    }
+
+    /// Authorizes pulls from `target`'s repository once, however many
+    /// requests need it at the same moment.
+    ///
+    /// `oci-client` authorizes inside every call: it caches bearer and
+    /// basic tokens, but for a registry that asks for no authentication
+    /// it caches nothing and sends `GET /v2/` before every request, which
+    /// doubles the requests `verify` makes; and concurrent requests for a
+    /// repository each fetch their own token. Calling `Client::auth` once
+    /// per repository fixes the second. For the first, an anonymous client
+    /// whose ping drew no challenge gets an empty bearer entry in the
+    /// client's public token cache: an open registry ignores the header,
+    /// and the entry expires like any token, after which the library
+    /// simply asks again.
+    pub(crate) async fn authorize(
+        &self,
+        target: &oci_client::Reference,
+    ) -> Result<(), oci_client::errors::OciDistributionError> {
+        let cell = {
+            let mut map = self
+                .authorized
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(map.entry(target.repository().to_string()).or_default())
+        };
+        cell.get_or_try_init(|| async {
+            let token = self
+                .client
+                .auth(target, &self.auth, RegistryOperation::Pull)
+                .await?;
+            if token.is_none() && self.auth == RegistryAuth::Anonymous {
+                self.client
+                    .tokens
+                    .insert(
+                        target,
+                        RegistryOperation::Pull,
+                        RegistryTokenType::Bearer(RegistryToken::Token {
+                            token: String::new(),
+                        }),
+                    )
+                    .await;
+            }
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Runs `request` authorized; a 401 (a token revoked or expired early)
+    /// re-authenticates once and tries again.
+    pub(crate) async fn authorized<T, F, Fut>(
+        &self,
+        target: &oci_client::Reference,
+        request: F,
+    ) -> Result<T, oci_client::errors::OciDistributionError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
+    {
+        self.authorize(target).await?;
+        match request().await {
+            Err(oci_client::errors::OciDistributionError::UnauthorizedError { .. }) => {
+                self.forget(target);
+                self.authorize(target).await?;
+                request().await
+            }
+            other => other,
+        }
+    }
+
+    /// Forgets the authorization of `target`'s repository, so the next
+    /// request authorizes again.
+    fn forget(&self, target: &oci_client::Reference) {
+        let mut map = self
+            .authorized
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.remove(target.repository());
+    }
 }
 
 impl Clients {
@@ -88,10 +182,10 @@ impl Clients {
         if let Some(connection) = map.get(registry) {
             return Ok(connection.clone());
         }
-        let connection = Connection {
-            client: Arc::new(self.build(registry)?),
-            auth: self.config.credentials.auth_for(registry)?,
-        };
+        let connection = Connection::new(
+            self.build(registry)?,
+            self.config.credentials.auth_for(registry)?,
+        );
         map.insert(registry.to_string(), connection.clone());
         Ok(connection)
     }
@@ -110,6 +204,8 @@ impl Clients {
             // Index children are recorded, never chosen: no platform resolver.
             platform_resolver: None,
             user_agent: concat!("images/", env!("CARGO_PKG_VERSION")),
+            // For tokens without an `exp` claim: Docker's own default lifetime.
+            default_token_expiration_secs: 300,
             ..ClientConfig::default()
         };
         if let Some(pem) = settings.and_then(|s| s.ca_pem.clone()) {

@@ -89,8 +89,11 @@ impl Resolver {
                 let target = target.clone();
                 async move {
                     connection
-                        .client
-                        .fetch_manifest_digest(&target, &connection.auth)
+                        .authorized(&target, || {
+                            connection
+                                .client
+                                .fetch_manifest_digest(&target, &connection.auth)
+                        })
                         .await
                 }
             })
@@ -139,8 +142,13 @@ impl Resolver {
                 let target = target.clone();
                 async move {
                     connection
-                        .client
-                        .pull_manifest_raw(&target, &connection.auth, MANIFEST_MEDIA_TYPES)
+                        .authorized(&target, || {
+                            connection.client.pull_manifest_raw(
+                                &target,
+                                &connection.auth,
+                                MANIFEST_MEDIA_TYPES,
+                            )
+                        })
                         .await
                 }
             })

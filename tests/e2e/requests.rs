@@ -1,0 +1,61 @@
+//! How many requests each command makes, counted by the proxy: the
+//! request budget is behaviour (Docker Hub rate-limits GETs), not timing.
+
+use images_testkit::{FaultProxy, Fixture, Kind, Registry};
+
+use crate::support::Project;
+
+#[test]
+fn verify_sends_one_head_per_image_and_lock_gets_each_manifest_once() {
+    let reg = Registry::start().expect("start the test registry");
+    let proxy = FaultProxy::start(&reg.addr()).expect("start proxy");
+    let p = proxy.addr();
+    let mut manifest = String::from("[images]\n");
+    for i in 0..6 {
+        let repo = format!("team/app{}", i % 2);
+        let tag = format!("v{i}");
+        reg.push(
+            &repo,
+            &tag,
+            &Fixture::new(Kind::OciIndex, &format!("app-{i}")),
+        )
+        .expect("push");
+        manifest.push_str(&format!("app{i} = \"{p}/{repo}:{tag}\"\n"));
+    }
+    // The same reference twice is resolved once.
+    manifest.push_str(&format!("again = \"{p}/team/app0:v0\"\n"));
+    let project = Project::new(&manifest);
+
+    project.images(&["lock"]).expect_code(0);
+    let manifest_gets = |log: &[String], method: &str| {
+        log.iter()
+            .filter(|r| r.starts_with(method) && r.contains("/manifests/"))
+            .count()
+    };
+    let pings = |log: &[String]| log.iter().filter(|r| r.ends_with(" /v2/")).count();
+    let log = proxy.requests();
+    assert_eq!(manifest_gets(&log, "GET "), 6, "{log:#?}");
+    assert!(
+        pings(&log) <= 2,
+        "one authorization per repository at most: {log:#?}"
+    );
+
+    proxy.clear_requests();
+    project.images(&["lock"]).expect_code(0);
+    assert!(
+        proxy.requests().is_empty(),
+        "nothing changed, nothing asked: {:#?}",
+        proxy.requests()
+    );
+
+    proxy.clear_requests();
+    project.images(&["verify"]).expect_code(0);
+    let log = proxy.requests();
+    assert_eq!(manifest_gets(&log, "HEAD "), 6, "{log:#?}");
+    assert_eq!(
+        manifest_gets(&log, "GET "),
+        0,
+        "verify needs no GET when nothing moved: {log:#?}"
+    );
+    assert!(pings(&log) <= 2, "{log:#?}");
+}

@@ -130,6 +130,17 @@ impl RegistryClient {
         })
     }
 
+    /// Puts the top-level manifest of `image`, already pushed to `repo`,
+    /// under one more tag: one request, no blobs. Returns its digest.
+    pub fn tag(&self, repo: &str, tag: &str, image: &Fixture) -> anyhow::Result<String> {
+        let built = image.build();
+        let Some(top) = built.manifests.last() else {
+            bail!("fixture {image:?} has no manifest");
+        };
+        self.put_manifest(repo, tag, top.media_type, &top.bytes)?;
+        Ok(top.digest.clone())
+    }
+
     /// `DELETE /v2/<repo>/manifests/<digest>`; the registry answers 202.
     pub fn delete_manifest(&self, repo: &str, digest: &str) -> anyhow::Result<()> {
         let path = format!("/v2/{repo}/manifests/{digest}");

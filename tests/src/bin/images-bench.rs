@@ -1,0 +1,384 @@
+//! `images-bench`: how fast `images` resolves against a real registry,
+//! as ratios to a raw keep-alive client measured in the same run.
+//!
+//! ```text
+//! cargo build --release -p images-cli -p images-testkit
+//! target/release/images-bench [N...] [--jobs J] [--skopeo-sample S]
+//! ```
+//!
+//! For each N (default 100 1000 10000) it starts its own registry on
+//! loopback, pushes N tags of the four manifest kinds over N/10
+//! repositories, and measures: a raw GET and a raw HEAD baseline (one
+//! request per tag, keep-alive, J in flight), cold `images lock`,
+//! `images verify`, `images lock` with nothing changed, and
+//! `skopeo inspect` 8 in parallel (on a sample of S tags, scaled to N).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use futures::stream::{self, StreamExt};
+use images_testkit::{Fixture, Kind, Registry, ACCEPT_ALL_MANIFESTS};
+
+const KINDS: [Kind; 4] = [
+    Kind::OciIndex,
+    Kind::DockerV2S2,
+    Kind::DockerManifestList,
+    Kind::OciManifest,
+];
+const TAGS_PER_REPO: usize = 10;
+
+fn main() -> anyhow::Result<()> {
+    let mut sizes = Vec::new();
+    let mut jobs = 16;
+    let mut skopeo_sample = 400;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--jobs" => jobs = args.next().context("--jobs needs a number")?.parse()?,
+            "--skopeo-sample" => {
+                skopeo_sample = args
+                    .next()
+                    .context("--skopeo-sample needs a number")?
+                    .parse()?
+            }
+            "-h" | "--help" => {
+                println!("usage: images-bench [N...] [--jobs J] [--skopeo-sample S]");
+                return Ok(());
+            }
+            n => sizes.push(
+                n.parse::<usize>()
+                    .with_context(|| format!("not a size: {n}"))?,
+            ),
+        }
+    }
+    if sizes.is_empty() {
+        sizes = vec![100, 1000, 10000];
+    }
+    let images = sibling_binary("images")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut verify_times = Vec::new();
+    for n in sizes {
+        let result = bench_size(&runtime, &images, n, jobs, skopeo_sample)?;
+        verify_times.push((n, result));
+    }
+    if verify_times.len() > 1 {
+        println!("\ngrowth (time ratio between sizes; linear = size ratio):");
+        for pair in verify_times.windows(2) {
+            let ((n0, t0), (n1, t1)) = (&pair[0], &pair[1]);
+            println!(
+                "  {n0} -> {n1} tags ({:.0}x): lock {:.1}x, verify {:.1}x",
+                *n1 as f64 / *n0 as f64,
+                t1.0.as_secs_f64() / t0.0.as_secs_f64(),
+                t1.1.as_secs_f64() / t0.1.as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The `images` binary built beside this one (same profile).
+fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name(name);
+    if !path.exists() {
+        bail!(
+            "`{}` not found: build it first with `cargo build --release -p images-cli -p images-testkit`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// (lock wall, verify wall) for the growth summary.
+fn bench_size(
+    runtime: &tokio::runtime::Runtime,
+    images: &Path,
+    n: usize,
+    jobs: usize,
+    skopeo_sample: usize,
+) -> anyhow::Result<(Duration, Duration)> {
+    let registry = Registry::start()?;
+    let repos = n.div_ceil(TAGS_PER_REPO);
+    eprintln!("N={n}: pushing {n} tags over {repos} repositories...");
+    let started = Instant::now();
+    let tags = push_tags(&registry, n)?;
+    eprintln!("  pushed in {:.1}s", started.elapsed().as_secs_f64());
+
+    let dir = tempfile::tempdir()?;
+    let mut manifest = String::from("[images]\n");
+    for (repo, tag) in &tags {
+        let name = format!("{}-{tag}", repo.replace('/', "-"));
+        manifest.push_str(&format!("{name} = \"{}/{repo}:{tag}\"\n", registry.addr()));
+    }
+    std::fs::write(dir.path().join("images.toml"), manifest)?;
+
+    let base = format!("http://{}", registry.addr());
+    let get = runtime.block_on(raw_baseline(&base, &tags, jobs, reqwest::Method::GET))?;
+    let head = runtime.block_on(raw_baseline(&base, &tags, jobs, reqwest::Method::HEAD))?;
+    let jobs_arg = jobs.to_string();
+    let lock = run_images(images, dir.path(), &["lock", "--jobs", &jobs_arg, "-q"], 0)?;
+    let verify = run_images(
+        images,
+        dir.path(),
+        &["verify", "--jobs", &jobs_arg, "-q"],
+        0,
+    )?;
+    let unchanged = run_images(images, dir.path(), &["lock", "-q"], 0)?;
+    let skopeo = skopeo_inspect(&registry.addr(), &tags, skopeo_sample.min(n))?;
+
+    println!("\nN = {n} tags in {repos} repositories, {jobs} in flight");
+    println!(
+        "{:<34} {:>9} {:>10} {:>10} {:>14}",
+        "measure", "wall", "tags/s", "peak RSS", "ratio"
+    );
+    let row = |name: &str, wall: Duration, rss: Option<u64>, ratio: String| {
+        println!(
+            "{:<34} {:>8.3}s {:>10.0} {:>10} {:>14}",
+            name,
+            wall.as_secs_f64(),
+            n as f64 / wall.as_secs_f64().max(1e-9),
+            rss.map_or("-".to_string(), |kib| format!(
+                "{:.1} MiB",
+                kib as f64 / 1024.0
+            )),
+            ratio
+        )
+    };
+    let ratio = |a: Duration, b: Duration| format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64());
+    row(
+        "raw GET baseline (keep-alive)",
+        get,
+        None,
+        "1.00x GET".into(),
+    );
+    row(
+        "raw HEAD baseline (keep-alive)",
+        head,
+        None,
+        "1.00x HEAD".into(),
+    );
+    row(
+        "images lock (cold)",
+        lock.wall,
+        Some(lock.peak_rss_kib),
+        format!("{} GET", ratio(lock.wall, get)),
+    );
+    row(
+        "images verify",
+        verify.wall,
+        Some(verify.peak_rss_kib),
+        format!("{} HEAD", ratio(verify.wall, head)),
+    );
+    row(
+        "images lock (nothing changed)",
+        unchanged.wall,
+        Some(unchanged.peak_rss_kib),
+        "0 requests".into(),
+    );
+    if let Some((sample, wall)) = skopeo {
+        let scaled = wall.mul_f64(n as f64 / sample as f64);
+        let label = if sample == n {
+            "skopeo inspect, 8 in parallel".to_string()
+        } else {
+            format!("skopeo inspect x8 ({sample}, scaled)")
+        };
+        row(
+            &label,
+            scaled,
+            None,
+            format!(
+                "verify {:.0}x faster",
+                scaled.as_secs_f64() / verify.wall.as_secs_f64()
+            ),
+        );
+    } else {
+        println!(
+            "{:<34} (skopeo not installed)",
+            "skopeo inspect, 8 in parallel"
+        );
+    }
+    Ok((lock.wall, verify.wall))
+}
+
+/// Pushes `n` tags: per repository one image of each kind, then the
+/// remaining tags point at those (a tag is a reference either way).
+fn push_tags(registry: &Registry, n: usize) -> anyhow::Result<Vec<(String, String)>> {
+    let repos = n.div_ceil(TAGS_PER_REPO);
+    let next = AtomicUsize::new(0);
+    let workers = 8.min(repos.max(1));
+    let results: Vec<anyhow::Result<Vec<(String, String)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut tags = Vec::new();
+                    loop {
+                        let r = next.fetch_add(1, Ordering::Relaxed);
+                        if r >= repos {
+                            return Ok(tags);
+                        }
+                        let repo = format!("bench/r{r}");
+                        let fixtures: Vec<Fixture> = KINDS
+                            .iter()
+                            .map(|&kind| Fixture::new(kind, &format!("{repo}-{kind:?}")))
+                            .collect();
+                        let count = TAGS_PER_REPO.min(n - r * TAGS_PER_REPO);
+                        for t in 0..count {
+                            let tag = format!("t{t}");
+                            let fixture = &fixtures[t % fixtures.len()];
+                            if t < fixtures.len() {
+                                registry.push(&repo, &tag, fixture)?;
+                            } else {
+                                registry.client().tag(&repo, &tag, fixture)?;
+                            }
+                            tags.push((repo.clone(), tag));
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| bail!("a push thread panicked")))
+            .collect()
+    });
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    all.sort();
+    Ok(all)
+}
+
+/// One request per tag over a keep-alive pool with `jobs` in flight: the
+/// floor any client of this registry can reach.
+async fn raw_baseline(
+    base: &str,
+    tags: &[(String, String)],
+    jobs: usize,
+    method: reqwest::Method,
+) -> anyhow::Result<Duration> {
+    let client = reqwest::Client::builder().build()?;
+    let started = Instant::now();
+    let failures = stream::iter(tags)
+        .map(|(repo, tag)| {
+            let request = client
+                .request(method.clone(), format!("{base}/v2/{repo}/manifests/{tag}"))
+                .header("Accept", ACCEPT_ALL_MANIFESTS);
+            async move {
+                match request.send().await {
+                    Ok(response) if response.status().is_success() => {
+                        response.bytes().await.is_err()
+                    }
+                    _ => true,
+                }
+            }
+        })
+        .buffer_unordered(jobs)
+        .filter(|failed| futures::future::ready(*failed))
+        .count()
+        .await;
+    let wall = started.elapsed();
+    if failures > 0 {
+        bail!("{failures} baseline requests failed");
+    }
+    Ok(wall)
+}
+
+struct Measured {
+    wall: Duration,
+    peak_rss_kib: u64,
+}
+
+/// Runs `images ARGS` in `dir`, timing it and sampling its peak RSS
+/// (`VmHWM`, the kernel's high-water mark) every couple of milliseconds
+/// until it exits; the workspace forbids the `unsafe` that `wait4` needs.
+fn run_images(images: &Path, dir: &Path, args: &[&str], expect: i32) -> anyhow::Result<Measured> {
+    let started = Instant::now();
+    let mut child = Command::new(images)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {}", images.display()))?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_rss_kib = 0;
+    let status = loop {
+        if let Some(kib) = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|text| high_water_mark_kib(&text))
+        {
+            peak_rss_kib = peak_rss_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let wall = started.elapsed();
+    let code = status.code().unwrap_or(-1);
+    if code != expect {
+        let mut text = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut text);
+        }
+        bail!(
+            "`images {}` exited {code}, expected {expect}: {text}",
+            args.join(" ")
+        );
+    }
+    Ok(Measured { wall, peak_rss_kib })
+}
+
+fn high_water_mark_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `skopeo inspect --format {{.Digest}}` over `sample` tags, 8 at a time.
+fn skopeo_inspect(
+    addr: &str,
+    tags: &[(String, String)],
+    sample: usize,
+) -> anyhow::Result<Option<(usize, Duration)>> {
+    if images_testkit::find_on_path("skopeo").is_none() {
+        return Ok(None);
+    }
+    let picked: Vec<&(String, String)> = tags.iter().take(sample).collect();
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let failures = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((repo, tag)) = picked.get(i) else {
+                    return;
+                };
+                let ok = Command::new("skopeo")
+                    .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+                    .arg(format!("docker://{addr}/{repo}:{tag}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let wall = started.elapsed();
+    let failed = failures.load(Ordering::Relaxed);
+    if failed > 0 {
+        bail!("{failed} skopeo inspect runs failed");
+    }
+    Ok(Some((picked.len(), wall)))
+}

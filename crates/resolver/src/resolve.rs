@@ -69,9 +69,22 @@ impl Resolver {
         &self,
         requests: &[(Reference, Vec<Platform>)],
     ) -> Vec<Result<Resolved, ResolveError>> {
-        self.run_deduplicated(requests, |(reference, platforms)| {
-            self.resolve(reference, platforms)
-        })
+        self.resolve_many_with_progress(requests, &|| {}).await
+    }
+
+    /// [`Resolver::resolve_many`], calling `progress` once per input request
+    /// as its result becomes known (so `requests.len()` times in all), for a
+    /// caller's progress bar. This crate draws nothing itself.
+    pub async fn resolve_many_with_progress(
+        &self,
+        requests: &[(Reference, Vec<Platform>)],
+        progress: &(dyn Fn() + Sync),
+    ) -> Vec<Result<Resolved, ResolveError>> {
+        self.run_deduplicated(
+            requests,
+            |(reference, platforms)| self.resolve(reference, platforms),
+            progress,
+        )
         .await
     }
 
@@ -219,11 +232,13 @@ impl Resolver {
     }
 
     /// Runs `work` once per distinct request, `jobs` at a time, and hands
-    /// each input its result.
+    /// each input its result; `progress` is called once per input as its
+    /// result arrives (a shared request counts for every input it serves).
     pub(crate) async fn run_deduplicated<'a, K, T, F, Fut>(
         &'a self,
         requests: &'a [K],
         work: F,
+        progress: &'a (dyn Fn() + Sync),
     ) -> Vec<Result<T, ResolveError>>
     where
         K: Eq + std::hash::Hash,
@@ -252,8 +267,15 @@ impl Resolver {
                 async move { (u, fut.await) }
             })
             .buffer_unordered(jobs);
+        let mut served = vec![0usize; unique.len()];
+        for &u in &slot {
+            served[u] += 1;
+        }
         while let Some((u, result)) = stream.next().await {
             results[u] = Some(result);
+            for _ in 0..served[u] {
+                progress();
+            }
         }
         slot.into_iter()
             .map(|u| match &results[u] {
@@ -316,5 +338,41 @@ fn to_oci(reference: &Reference) -> oci_client::Reference {
         }
         (Some(tag), None) => oci_client::Reference::with_tag(registry, repository, tag.to_string()),
         (None, None) => oci_client::Reference::with_tag(registry, repository, "latest".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn progress_is_reported_once_per_input_even_for_shared_requests() {
+        let resolver = Resolver::new(ResolverConfig::default()).expect("resolver");
+        let calls = AtomicUsize::new(0);
+        let runs = AtomicUsize::new(0);
+        let requests = [1u32, 2, 1, 3];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let results = runtime.block_on(resolver.run_deduplicated(
+            &requests,
+            |k| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                async move { Ok(*k * 10) }
+            },
+            &|| {
+                calls.fetch_add(1, Ordering::SeqCst);
+            },
+        ));
+        let values: Vec<u32> = results.into_iter().map(|r| r.expect("ok")).collect();
+        assert_eq!(values, [10, 20, 10, 30]);
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            3,
+            "the shared request runs once"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "every input is counted");
     }
 }

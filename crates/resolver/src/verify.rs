@@ -118,6 +118,16 @@ impl Resolver {
         &self,
         entries: &[LockedImage],
     ) -> Vec<Result<Option<Finding>, ResolveError>> {
+        self.verify_many_with_progress(entries, &|| {}).await
+    }
+
+    /// [`Resolver::verify_many`], calling `progress` once per entry as its
+    /// result becomes known, for a caller's progress bar.
+    pub async fn verify_many_with_progress(
+        &self,
+        entries: &[LockedImage],
+        progress: &(dyn Fn() + Sync),
+    ) -> Vec<Result<Option<Finding>, ResolveError>> {
         // Entries that lock the same reference to the same digest are one check.
         let keys: Vec<(&images_lockfile::Reference, &Digest)> =
             entries.iter().map(|e| (&e.reference, &e.digest)).collect();
@@ -126,15 +136,19 @@ impl Resolver {
         for (key, entry) in keys.iter().zip(entries) {
             first.entry(*key).or_insert(entry);
         }
-        self.run_deduplicated(&keys, |key| {
-            let entry = first.get(key).copied();
-            async move {
-                match entry {
-                    Some(entry) => self.verify(entry).await,
-                    None => Ok(None),
+        self.run_deduplicated(
+            &keys,
+            |key| {
+                let entry = first.get(key).copied();
+                async move {
+                    match entry {
+                        Some(entry) => self.verify(entry).await,
+                        None => Ok(None),
+                    }
                 }
-            }
-        })
+            },
+            progress,
+        )
         .await
     }
 

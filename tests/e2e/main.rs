@@ -5,9 +5,11 @@
 //! group of behaviours.
 
 mod bad_input;
+mod diff;
 mod faults;
 mod list;
 mod lock;
 mod requests;
+mod snapshot;
 mod support;
 mod verify;

@@ -54,6 +54,8 @@ pub enum Format {
     Text,
     /// A stable JSON document on stdout
     Json,
+    /// Markdown for a pull-request comment (`diff` only)
+    Markdown,
 }
 
 /// Colour on the terminal.
@@ -81,6 +83,38 @@ pub enum Command {
     /// List declared images with their locked digest and status (offline)
     #[command(after_help = "Examples:\n  images list\n  images list --format json")]
     List,
+    /// Show what changed between two locks: working tree against HEAD, two revisions or two files
+    #[command(after_help = DIFF_HELP)]
+    Diff(DiffArgs),
+}
+
+const DIFF_HELP: &str = "\
+Examples:
+  images diff                          images.lock in the working tree against HEAD
+  images diff main HEAD                two revisions (read through git, no checkout)
+  images diff old.lock new.lock        two files
+  images diff --format markdown        a pull-request comment
+  images diff --textconv images.lock   the line form `git diff` uses (see README)
+
+An argument that is an existing file is read as a lock file; anything else is
+a git revision. One argument is compared with the working tree's images.lock.
+
+Exit status: 0 whether or not the locks differ; 2 when a lock is malformed
+(the message names which side), a revision does not exist, or the default
+mode runs outside a git repository.";
+
+/// Arguments of `images diff`.
+#[derive(Debug, ClapArgs)]
+pub struct DiffArgs {
+    /// Old and new side: git revisions or lock files (default: HEAD and the working tree)
+    #[arg(value_name = "OLD [NEW]", num_args = 0..=2)]
+    pub sides: Vec<String>,
+    /// Show digests in full instead of shortened
+    #[arg(long)]
+    pub full: bool,
+    /// Print one lock in a stable line-oriented form, for git's `diff.images.textconv`
+    #[arg(long, value_name = "FILE", conflicts_with = "sides")]
+    pub textconv: Option<PathBuf>,
 }
 
 /// Flags of `images lock`.

@@ -18,7 +18,18 @@ pub struct Project {
 impl Project {
     /// Loads images.toml from `--manifest` or by walking up from the current directory.
     pub fn load(global: &Global) -> Result<Project, Failure> {
-        let path = match &global.manifest {
+        let path = Project::manifest_path(global)?;
+        let manifest = Manifest::load(&path).map_err(|e| Failure::bad_input(e.to_string()))?;
+        Ok(Project {
+            manifest,
+            lock_path: Project::lock_path_beside(&path),
+        })
+    }
+
+    /// Where images.toml is: `--manifest`, or found by walking up from the
+    /// current directory. Does not read it.
+    pub fn manifest_path(global: &Global) -> Result<PathBuf, Failure> {
+        Ok(match &global.manifest {
             Some(path) => path.clone(),
             None => {
                 let cwd = std::env::current_dir().map_err(|e| {
@@ -32,15 +43,15 @@ impl Project {
                     .with_hint("create one with an `[images]` table, or pass `--manifest PATH`")
                 })?
             }
-        };
-        let manifest = Manifest::load(&path).map_err(|e| Failure::bad_input(e.to_string()))?;
-        let dir = path
+        })
+    }
+
+    /// The lock that belongs to the images.toml at `manifest_path`.
+    pub fn lock_path_beside(manifest_path: &Path) -> PathBuf {
+        let dir = manifest_path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Ok(Project {
-            manifest,
-            lock_path: dir.join(LOCK_FILE),
-        })
+        dir.join(LOCK_FILE)
     }
 
     /// The lock, or `None` when there is none yet.

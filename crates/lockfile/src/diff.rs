@@ -1,7 +1,15 @@
 //! What changed between two locks, grouped the way a reviewer reads a lock
 //! change in a pull request (`images diff`).
 
+use std::collections::BTreeSet;
+
+use crate::digest::Digest;
 use crate::lock::{LockedImage, Lockfile};
+use crate::platform::Platform;
+
+/// The shortest hex prefix `images diff` shows for a digest, as `docker
+/// images` does.
+pub const SHORT_DIGEST_LEN: usize = 12;
 
 /// One entry present in both locks, before and after.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +25,50 @@ impl EntryChange {
     pub fn name(&self) -> &str {
         &self.new.name
     }
+
+    /// Platforms the new entry records a manifest for and the old one did
+    /// not, sorted: the image gained an architecture, or the platform filter
+    /// was widened.
+    pub fn platforms_added(&self) -> Vec<Platform> {
+        recorded_platforms(&self.new)
+            .difference(&recorded_platforms(&self.old))
+            .cloned()
+            .collect()
+    }
+
+    /// Platforms the old entry recorded a manifest for and the new one does
+    /// not, sorted: the image dropped an architecture, or the platform filter
+    /// was narrowed.
+    pub fn platforms_removed(&self) -> Vec<Platform> {
+        recorded_platforms(&self.old)
+            .difference(&recorded_platforms(&self.new))
+            .cloned()
+            .collect()
+    }
+
+    /// The `images.lock` keys whose values differ, in the lock's key order
+    /// (`reference`, `digest`, `media-type`, `mutable`, `platforms`,
+    /// `manifests`), so a reviewer sees what an entry in
+    /// [`LockDiff::changed`] changed.
+    pub fn changed_keys(&self) -> Vec<&'static str> {
+        let (old, new) = (&self.old, &self.new);
+        [
+            ("reference", old.reference != new.reference),
+            ("digest", old.digest != new.digest),
+            ("media-type", old.media_type != new.media_type),
+            ("mutable", old.mutable != new.mutable),
+            ("platforms", old.platforms != new.platforms),
+            ("manifests", old.manifests != new.manifests),
+        ]
+        .into_iter()
+        .filter_map(|(key, differs)| differs.then_some(key))
+        .collect()
+    }
+}
+
+/// The platforms an entry pinned a child manifest for.
+fn recorded_platforms(image: &LockedImage) -> BTreeSet<Platform> {
+    image.manifests.iter().map(|m| m.platform.clone()).collect()
 }
 
 /// The differences between two locks, each list sorted by name.
@@ -46,6 +98,68 @@ impl LockDiff {
             && self.retagged.is_empty()
             && self.changed.is_empty()
     }
+
+    /// Every digest the diff shows: entry digests of both sides and their
+    /// platform manifests.
+    pub fn digests(&self) -> Vec<&Digest> {
+        let mut images: Vec<&LockedImage> = self.added.iter().chain(&self.removed).collect();
+        for change in self
+            .repinned
+            .iter()
+            .chain(&self.retagged)
+            .chain(&self.changed)
+        {
+            images.push(&change.old);
+            images.push(&change.new);
+        }
+        images
+            .into_iter()
+            .flat_map(|image| {
+                std::iter::once(&image.digest).chain(image.manifests.iter().map(|m| &m.digest))
+            })
+            .collect()
+    }
+
+    /// How many hex digits to show of every digest in this diff so that no
+    /// two different digests look the same: at least
+    /// [`SHORT_DIGEST_LEN`], more only when two of them share a longer
+    /// prefix. One length for the whole diff keeps columns even.
+    pub fn short_digest_len(&self) -> usize {
+        unambiguous_hex_len(&self.digests(), SHORT_DIGEST_LEN)
+    }
+}
+
+/// The shortest hex prefix length, at least `min`, that tells all different
+/// `digests` apart. Equal digests do not count as a collision; digests of
+/// different algorithms never collide (their prefixes differ).
+///
+/// ```
+/// use images_lockfile::{unambiguous_hex_len, Digest};
+/// let a = Digest::sha256_of(b"a");
+/// assert_eq!(unambiguous_hex_len(&[&a, &a], 12), 12);
+/// ```
+pub fn unambiguous_hex_len(digests: &[&Digest], min: usize) -> usize {
+    let mut sorted: Vec<(&str, &str)> = digests
+        .iter()
+        .map(|d| (d.algorithm().name(), d.hex()))
+        .collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    // After sorting, the longest common prefix of any pair is found between
+    // neighbours.
+    let needed = sorted
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| common_prefix(pair[0].1, pair[1].1) + 1)
+        .max()
+        .unwrap_or(0);
+    // Different digests of one algorithm have equal lengths, so `needed`
+    // never exceeds the hex length.
+    needed.max(min)
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 
 /// Compares `old` with `new` entry by entry, matching entries by name.

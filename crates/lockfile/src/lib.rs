@@ -27,7 +27,7 @@ mod reference;
 mod spanned_toml;
 
 pub use check::{check, entry_matches, status, Consistency, EntryStatus};
-pub use diff::{diff, EntryChange, LockDiff};
+pub use diff::{diff, unambiguous_hex_len, EntryChange, LockDiff, SHORT_DIGEST_LEN};
 pub use digest::{Algorithm, Digest, DigestError};
 pub use lock::{
     LockError, LockErrorKind, LockedImage, Lockfile, PlatformManifest, LOCK_FILE, LOCK_VERSION,

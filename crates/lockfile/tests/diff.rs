@@ -1,6 +1,9 @@
 //! Lock-to-lock differences as `images diff` groups them.
 
-use images_lockfile::{diff, Digest, LockedImage, Lockfile, Platform, PlatformManifest, Reference};
+use images_lockfile::{
+    diff, unambiguous_hex_len, Digest, LockedImage, Lockfile, Platform, PlatformManifest,
+    Reference, SHORT_DIGEST_LEN,
+};
 
 fn entry(name: &str, reference: &str, seed: &str) -> LockedImage {
     LockedImage {
@@ -76,4 +79,87 @@ fn order_of_children_is_not_a_change() {
     let mut b = a.clone();
     b.manifests.reverse();
     assert!(diff(&lock(&[a]), &lock(&[b])).is_empty());
+}
+
+fn child(platform: &str, seed: &str) -> PlatformManifest {
+    PlatformManifest {
+        platform: Platform::parse(platform).expect("valid platform"),
+        digest: Digest::sha256_of(seed.as_bytes()),
+    }
+}
+
+#[test]
+fn repinned_entry_reports_platforms_added_and_removed() {
+    let mut old = entry("web", "nginx:1.27", "old");
+    old.manifests = vec![child("linux/amd64", "a1"), child("linux/s390x", "s1")];
+    let mut new = entry("web", "nginx:1.27", "new");
+    new.manifests = vec![child("linux/amd64", "a2"), child("linux/arm64/v8", "r2")];
+    let d = diff(&lock(&[old]), &lock(&[new]));
+    let change = &d.repinned[0];
+    let names = |v: Vec<Platform>| v.iter().map(Platform::to_string).collect::<Vec<_>>();
+    assert_eq!(names(change.platforms_added()), ["linux/arm64/v8"]);
+    assert_eq!(names(change.platforms_removed()), ["linux/s390x"]);
+    assert_eq!(change.changed_keys(), ["digest", "manifests"]);
+}
+
+#[test]
+fn same_platforms_with_new_children_is_not_a_platform_change() {
+    let mut old = entry("web", "nginx:1.27", "old");
+    old.manifests = vec![child("linux/amd64", "a1")];
+    let mut new = entry("web", "nginx:1.27", "new");
+    new.manifests = vec![child("linux/amd64", "a2")];
+    let d = diff(&lock(&[old]), &lock(&[new]));
+    assert!(d.repinned[0].platforms_added().is_empty());
+    assert!(d.repinned[0].platforms_removed().is_empty());
+}
+
+#[test]
+fn changed_keys_name_only_what_differs() {
+    let old = entry("base", "alpine:3.20", "a");
+    let mut new = old.clone();
+    new.mutable = true;
+    new.platforms = vec![Platform::parse("linux/amd64").expect("valid platform")];
+    let d = diff(&lock(&[old]), &lock(&[new]));
+    assert_eq!(d.changed[0].changed_keys(), ["mutable", "platforms"]);
+}
+
+fn digest_with_prefix(prefix: &str, fill: char) -> Digest {
+    let hex: String = prefix
+        .chars()
+        .chain(std::iter::repeat(fill))
+        .take(64)
+        .collect();
+    Digest::parse(&format!("sha256:{hex}")).expect("valid digest")
+}
+
+#[test]
+fn short_digests_are_twelve_hex_digits_when_unambiguous() {
+    let a = digest_with_prefix("aaaa", '0');
+    let b = digest_with_prefix("bbbb", '0');
+    assert_eq!(unambiguous_hex_len(&[&a, &b], SHORT_DIGEST_LEN), 12);
+    assert_eq!(unambiguous_hex_len(&[], SHORT_DIGEST_LEN), 12);
+}
+
+#[test]
+fn short_digests_grow_past_a_shared_prefix() {
+    // Equal in the first 14 digits: 15 are needed to tell them apart.
+    let a = digest_with_prefix("0123456789abcd", '0');
+    let b = digest_with_prefix("0123456789abcd", '1');
+    assert_eq!(unambiguous_hex_len(&[&a, &b, &a], SHORT_DIGEST_LEN), 15);
+}
+
+#[test]
+fn the_same_digest_twice_is_not_a_collision() {
+    let a = digest_with_prefix("0123456789abcdef", '0');
+    assert_eq!(unambiguous_hex_len(&[&a, &a], SHORT_DIGEST_LEN), 12);
+}
+
+#[test]
+fn diff_short_digest_len_covers_every_digest_it_shows() {
+    let mut old = entry("web", "nginx:1.27", "old");
+    old.digest = digest_with_prefix("0123456789abcdef01", '0');
+    let mut new = entry("web", "nginx:1.27", "new");
+    new.digest = digest_with_prefix("0123456789abcdef01", '1');
+    let d = diff(&lock(&[old]), &lock(&[new]));
+    assert_eq!(d.short_digest_len(), 19);
 }

@@ -1,16 +1,18 @@
 //! One module per command.
 
+mod diff;
 mod list;
 mod lock;
 mod verify;
 
-use crate::args::{Args, Command};
+use crate::args::{Args, Command, Format};
 use crate::exit::{Exit, Failure};
 use crate::output::{init_color, Printer};
 
 /// Runs the command the user asked for.
 pub fn run(args: Args) -> Result<Exit, Failure> {
     init_color(args.global.color);
+    check_format(&args)?;
     let printer = Printer {
         format: args.global.format,
         quiet: args.global.quiet,
@@ -19,7 +21,33 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         Command::Lock(lock_args) => lock::run(&args.global, lock_args, printer),
         Command::Verify => verify::run(&args.global, printer),
         Command::List => list::run(&args.global, printer),
+        Command::Diff(diff_args) => diff::run(&args.global, diff_args, printer),
     }
+}
+
+/// Refuses a `--format` a command has no output for, rather than quietly
+/// printing something else.
+fn check_format(args: &Args) -> Result<(), Failure> {
+    use Format::{Json, Markdown, Text};
+    let (verb, supported): (&str, &[Format]) = match &args.command {
+        Command::Diff(_) => ("diff", &[Text, Json, Markdown]),
+        Command::Verify => ("verify", &[Text, Json]),
+        Command::Lock(_) => ("lock", &[Text, Json]),
+        Command::List => ("list", &[Text, Json]),
+    };
+    let format = args.global.format;
+    if supported.contains(&format) {
+        return Ok(());
+    }
+    let name = |f: &Format| {
+        clap::ValueEnum::to_possible_value(f).map_or_else(String::new, |v| v.get_name().to_owned())
+    };
+    let names: Vec<String> = supported.iter().map(name).collect();
+    Err(Failure::bad_input(format!(
+        "`images {verb}` does not support `--format {}`",
+        name(&format)
+    ))
+    .with_hint(format!("use one of: {}", names.join(", "))))
 }
 
 /// A runtime for the commands that talk to registries.

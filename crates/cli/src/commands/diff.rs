@@ -1,0 +1,695 @@
+//! `images diff`: what changed between two locks, grouped the way a reviewer
+//! reads a lock change (added, removed, re-pinned, re-tagged, changed), as
+//! text, a Markdown pull-request comment or JSON. Also `--textconv`, the
+//! line form `git diff` shows when `images.lock` has `diff=images`.
+
+use std::path::{Path, PathBuf};
+
+use images_lockfile::{diff, Digest, EntryChange, LockDiff, LockedImage, Lockfile, LOCK_FILE};
+use serde_json::{json, Value};
+
+use crate::args::{DiffArgs, Format, Global};
+use crate::exit::{Exit, Failure};
+use crate::git::{GitError, Repo};
+use crate::output::{green, red, write_stderr, write_stdout, yellow, Printer};
+use crate::project::Project;
+
+pub fn run(global: &Global, args: &DiffArgs, printer: Printer) -> Result<Exit, Failure> {
+    if let Some(file) = &args.textconv {
+        return textconv(file);
+    }
+    let (old, new) = Sides::resolve(global, &args.sides)?.load()?;
+    let changes = diff(&old.lock, &new.lock);
+    let shown = Shown {
+        hex_len: (!args.full).then(|| changes.short_digest_len()),
+    };
+    match printer.format {
+        Format::Json => printer.json(&json_report(&changes)),
+        Format::Markdown => write_stdout(&markdown(&changes, &old.label, &new.label, shown)),
+        _ => write_stdout(&text(&changes, &old.label, &new.label, shown)),
+    }
+    // A difference is the answer, not a failure: CI that wants to gate on
+    // lock changes has `images lock --locked` and `images verify`.
+    Ok(Exit::Ok)
+}
+
+/// Where one side of the diff comes from.
+enum Source {
+    /// The project's images.lock on disk (absent means an empty lock).
+    WorkingTree,
+    /// A lock file the user named.
+    File(String),
+    /// A git revision; `implicit` when the user gave none (`HEAD`).
+    Revision { rev: String, implicit: bool },
+}
+
+impl Source {
+    /// An argument that names an existing file is a file; anything else is
+    /// a revision, as `git diff` decides.
+    fn from_arg(arg: &str) -> Source {
+        if Path::new(arg).is_file() {
+            Source::File(arg.to_owned())
+        } else {
+            Source::Revision {
+                rev: arg.to_owned(),
+                implicit: false,
+            }
+        }
+    }
+}
+
+/// One side, read and parsed.
+struct Side {
+    /// How messages and headers name it: `HEAD:images.lock`, a path.
+    label: String,
+    lock: Lockfile,
+}
+
+/// The two sides the user asked for, not read yet.
+struct Sides {
+    old: Source,
+    new: Source,
+    /// The project's lock, when a side needs it (working tree or revision).
+    lock_path: Option<PathBuf>,
+}
+
+impl Sides {
+    fn resolve(global: &Global, args: &[String]) -> Result<Sides, Failure> {
+        let (old, new) = match args {
+            [] => (
+                Source::Revision {
+                    rev: "HEAD".to_owned(),
+                    implicit: true,
+                },
+                Source::WorkingTree,
+            ),
+            [old] => (Source::from_arg(old), Source::WorkingTree),
+            [old, new, ..] => (Source::from_arg(old), Source::from_arg(new)),
+        };
+        let needs_project = [&old, &new].iter().any(|s| !matches!(s, Source::File(_)));
+        let lock_path = if needs_project {
+            Some(Project::lock_path_beside(&Project::manifest_path(global)?))
+        } else {
+            None
+        };
+        Ok(Sides {
+            old,
+            new,
+            lock_path,
+        })
+    }
+
+    fn load(self) -> Result<(Side, Side), Failure> {
+        let git = match (
+            &self.lock_path,
+            [&self.old, &self.new]
+                .iter()
+                .any(|s| matches!(s, Source::Revision { .. })),
+        ) {
+            (Some(lock_path), true) => Some(GitLock::open(lock_path)?),
+            _ => None,
+        };
+        let old = self.side(&self.old, git.as_ref(), "old")?;
+        let new = self.side(&self.new, git.as_ref(), "new")?;
+        Ok((old, new))
+    }
+
+    fn side(&self, source: &Source, git: Option<&GitLock>, which: &str) -> Result<Side, Failure> {
+        let (label, text) = match (source, &self.lock_path, git) {
+            (Source::File(path), _, _) => (path.clone(), Some(read_file(Path::new(path))?)),
+            (Source::WorkingTree, Some(lock_path), _) => {
+                let label = relative_to_cwd(lock_path);
+                let text = if lock_path.exists() {
+                    Some(read_file(lock_path)?)
+                } else {
+                    None
+                };
+                (label, text)
+            }
+            (Source::Revision { rev, implicit }, _, Some(git)) => {
+                let label = format!("{rev}:{}", git.path);
+                (label, git.read(rev, *implicit)?)
+            }
+            // `resolve` and `load` set up what each source needs.
+            _ => {
+                return Err(Failure::bad_input(format!(
+                    "cannot read the {which} side of the diff"
+                )))
+            }
+        };
+        let lock = match text {
+            None => Lockfile::default(),
+            Some(text) => Lockfile::parse(&text, Path::new(&label)).map_err(|e| {
+                Failure::bad_input(format!("the {which} lock `{label}` is malformed"))
+                    .with_cause(e.to_string())
+                    .with_hint(format!(
+                        "`{LOCK_FILE}` is written by `images lock`; fix or regenerate it, or compare other revisions"
+                    ))
+            })?,
+        };
+        Ok(Side { label, lock })
+    }
+}
+
+/// The project's lock as git sees it.
+struct GitLock {
+    repo: Repo,
+    /// The lock's path from the repository root.
+    path: String,
+}
+
+impl GitLock {
+    fn open(lock_path: &Path) -> Result<GitLock, Failure> {
+        let dir = match lock_path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let file_name = lock_path.file_name().map_or_else(
+            || LOCK_FILE.to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let repo = Repo::discover(dir).map_err(git_failure)?;
+        let path = repo.path_in_repo(&file_name).map_err(git_failure)?;
+        Ok(GitLock { repo, path })
+    }
+
+    /// The lock text at `rev`; `None` when the lock did not exist there,
+    /// which makes every entry "added". An implicit `HEAD` in a repository
+    /// without commits is treated the same way.
+    fn read(&self, rev: &str, implicit: bool) -> Result<Option<String>, Failure> {
+        if implicit && !self.repo.has_commit(rev).map_err(git_failure)? {
+            return Ok(None);
+        }
+        let bytes = self.repo.read_at(rev, &self.path).map_err(git_failure)?;
+        bytes
+            .map(|bytes| {
+                String::from_utf8(bytes).map_err(|_| {
+                    Failure::bad_input(format!("`{rev}:{}` is not UTF-8 text", self.path))
+                })
+            })
+            .transpose()
+    }
+}
+
+fn git_failure(err: GitError) -> Failure {
+    let two_files = "to compare two lock files, pass both: `images diff OLD_FILE NEW_FILE`";
+    match err {
+        GitError::NotInstalled(e) => {
+            Failure::bad_input(format!("cannot run `git` to read the committed lock: {e}"))
+                .with_hint(format!("install git, or {two_files}"))
+        }
+        GitError::NotARepository(dir) => Failure::bad_input(format!(
+            "`{}` is not inside a git repository, so there is no committed {LOCK_FILE} to compare with",
+            dir.display()
+        ))
+        .with_hint(two_files),
+        GitError::UnknownRevision(rev) => Failure::bad_input(format!(
+            "`{rev}` is neither a lock file nor a git revision"
+        ))
+        .with_hint("pass an existing file, or a revision such as `HEAD~1`, a branch or a commit"),
+        GitError::Failed(stderr) => Failure::bad_input("git could not read the committed lock")
+            .with_cause(stderr),
+    }
+}
+
+fn read_file(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::bad_input(format!("cannot read `{}`: {e}", path.display())))
+}
+
+/// `path` relative to the current directory when it is below it, so
+/// headers show `images.lock` rather than an absolute path.
+fn relative_to_cwd(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf));
+    relative
+        .unwrap_or_else(|| path.to_owned())
+        .display()
+        .to_string()
+}
+
+/// How digests are shown: shortened to `hex_len` digits, or in full.
+#[derive(Clone, Copy)]
+struct Shown {
+    hex_len: Option<usize>,
+}
+
+impl Shown {
+    fn digest(self, digest: &Digest) -> String {
+        match self.hex_len {
+            None => digest.to_string(),
+            Some(len) => {
+                let hex = digest.hex();
+                format!(
+                    "{}:{}",
+                    digest.algorithm().name(),
+                    &hex[..len.min(hex.len())]
+                )
+            }
+        }
+    }
+}
+
+/// `1 added, 2 re-pinned`: the non-empty groups.
+fn summary(changes: &LockDiff) -> String {
+    let counts = [
+        (changes.added.len(), "added"),
+        (changes.removed.len(), "removed"),
+        (changes.repinned.len(), "re-pinned"),
+        (changes.retagged.len(), "re-tagged"),
+        (changes.changed.len(), "changed"),
+    ];
+    counts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What changed in an entry besides its reference, one phrase each; the
+/// digest change first, when `with_digest` and there is one.
+fn details(change: &EntryChange, shown: Shown, with_digest: bool) -> Vec<String> {
+    let (old, new) = (&change.old, &change.new);
+    let mut out = Vec::new();
+    if with_digest && old.digest != new.digest {
+        out.push(format!(
+            "{} -> {}",
+            shown.digest(&old.digest),
+            shown.digest(&new.digest)
+        ));
+    }
+    let added = change.platforms_added();
+    if !added.is_empty() {
+        out.push(format!("platforms added: {}", join(&added)));
+    }
+    let removed = change.platforms_removed();
+    if !removed.is_empty() {
+        out.push(format!("platforms removed: {}", join(&removed)));
+    }
+    if old.digest == new.digest
+        && added.is_empty()
+        && removed.is_empty()
+        && old.manifests != new.manifests
+    {
+        out.push("platform manifests changed".to_owned());
+    }
+    if old.media_type != new.media_type {
+        out.push(format!(
+            "media type: {} -> {}",
+            old.media_type, new.media_type
+        ));
+    }
+    if old.mutable != new.mutable {
+        out.push(format!(
+            "mutable: {} -> {}",
+            yes_no(old.mutable),
+            yes_no(new.mutable)
+        ));
+    }
+    if old.platforms != new.platforms {
+        out.push(format!(
+            "platform filter: {} -> {}",
+            filter(&old.platforms),
+            filter(&new.platforms)
+        ));
+    }
+    out
+}
+
+fn join<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn filter<T: ToString>(platforms: &[T]) -> String {
+    if platforms.is_empty() {
+        "all".to_owned()
+    } else {
+        join(platforms)
+    }
+}
+
+/// The human report: a summary line, then one block per non-empty group.
+fn text(changes: &LockDiff, old: &str, new: &str, shown: Shown) -> String {
+    if changes.is_empty() {
+        return format!("No changes: {old} and {new} pin the same images\n");
+    }
+    let names = changes
+        .added
+        .iter()
+        .chain(&changes.removed)
+        .map(|i| i.name.as_str())
+        .chain(
+            changes
+                .repinned
+                .iter()
+                .chain(&changes.retagged)
+                .chain(&changes.changed)
+                .map(EntryChange::name),
+        );
+    let width = names.map(str::len).max().unwrap_or(0);
+    // Details line up under the reference, after `  ~ ` and the name.
+    let indent = " ".repeat(4 + width + 2);
+    let mut out = format!("{old} -> {new}: {}\n", summary(changes));
+
+    let entries = |out: &mut String, heading: &str, marker: String, images: &[LockedImage]| {
+        if images.is_empty() {
+            return;
+        }
+        out.push_str(&format!("\n{heading} ({})\n", images.len()));
+        for image in images {
+            out.push_str(&format!(
+                "  {marker} {:width$}  {}  {}\n",
+                image.name,
+                image.reference.familiar(),
+                shown.digest(&image.digest)
+            ));
+        }
+    };
+    entries(&mut out, "added", green("+"), &changes.added);
+    entries(&mut out, "removed", red("-"), &changes.removed);
+
+    let groups = [
+        (
+            "re-pinned",
+            ": same tag, new digest, the tag moved upstream",
+            &changes.repinned,
+        ),
+        ("re-tagged", ": new reference", &changes.retagged),
+        ("changed", ": same digest, other details", &changes.changed),
+    ];
+    for (heading, why, group) in groups {
+        if group.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n{heading} ({}){why}\n", group.len()));
+        for change in group {
+            let (old, new) = (&change.old, &change.new);
+            let mut headline = if old.reference == new.reference {
+                old.reference.familiar()
+            } else {
+                format!(
+                    "{} -> {}",
+                    old.reference.familiar(),
+                    new.reference.familiar()
+                )
+            };
+            if old.digest == new.digest {
+                headline.push_str(&format!("  {}", shown.digest(&new.digest)));
+            }
+            out.push_str(&format!(
+                "  {} {:width$}  {headline}\n",
+                yellow("~"),
+                change.name()
+            ));
+            for line in details(change, shown, true) {
+                out.push_str(&format!("{indent}{line}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// A pull-request comment: a heading, then a table per non-empty group.
+fn markdown(changes: &LockDiff, old: &str, new: &str, shown: Shown) -> String {
+    let sides = format!("{} → {}", code(old), code(new));
+    if changes.is_empty() {
+        return format!("### `{LOCK_FILE}`: no changes\n\n{sides} pin the same images.\n");
+    }
+    let mut out = format!("### `{LOCK_FILE}`: {}\n\n{sides}\n", summary(changes));
+    let digest = |d: &Digest| code(&shown.digest(d));
+    let image_rows = |images: &[LockedImage]| -> Vec<Vec<String>> {
+        images
+            .iter()
+            .map(|image| {
+                vec![
+                    code(&image.name),
+                    code(&image.reference.familiar()),
+                    digest(&image.digest),
+                ]
+            })
+            .collect()
+    };
+    let image_columns = ["name", "image", "digest"];
+    table(
+        &mut out,
+        "Added",
+        &image_columns,
+        image_rows(&changes.added),
+    );
+    table(
+        &mut out,
+        "Removed",
+        &image_columns,
+        image_rows(&changes.removed),
+    );
+    // Re-pinned and re-tagged rows differ only in whether the old image is
+    // worth a column: a re-pinned entry kept its reference.
+    let moved_rows = |group: &[EntryChange], with_old_image: bool| -> Vec<Vec<String>> {
+        group
+            .iter()
+            .map(|change| {
+                let mut row = vec![code(change.name())];
+                if with_old_image {
+                    row.push(code(&change.old.reference.familiar()));
+                }
+                row.extend([
+                    code(&change.new.reference.familiar()),
+                    digest(&change.old.digest),
+                    digest(&change.new.digest),
+                    cell(&details(change, shown, false)),
+                ]);
+                row
+            })
+            .collect()
+    };
+    table(
+        &mut out,
+        "Re-pinned: same tag, new digest (the tag moved upstream)",
+        &["name", "image", "old digest", "new digest", "also changed"],
+        moved_rows(&changes.repinned, false),
+    );
+    table(
+        &mut out,
+        "Re-tagged: new reference",
+        &[
+            "name",
+            "old image",
+            "new image",
+            "old digest",
+            "new digest",
+            "also changed",
+        ],
+        moved_rows(&changes.retagged, true),
+    );
+    table(
+        &mut out,
+        "Changed: same digest, other details",
+        &["name", "image", "digest", "what changed"],
+        changes
+            .changed
+            .iter()
+            .map(|change| {
+                vec![
+                    code(change.name()),
+                    code(&change.new.reference.familiar()),
+                    digest(&change.new.digest),
+                    cell(&details(change, shown, true)),
+                ]
+            })
+            .collect(),
+    );
+    out
+}
+
+/// A `####` heading with the row count, then the table; nothing for no rows.
+fn table(out: &mut String, heading: &str, columns: &[&str], rows: Vec<Vec<String>>) {
+    if rows.is_empty() {
+        return;
+    }
+    let (title, why) = heading.split_once(": ").unwrap_or((heading, ""));
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(": {why}")
+    };
+    out.push_str(&format!("\n#### {title} ({}){why}\n\n", rows.len()));
+    out.push_str(&format!("| {} |\n", columns.join(" | ")));
+    out.push_str(&format!("|{}\n", "---|".repeat(columns.len())));
+    for row in rows {
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+}
+
+/// A Markdown code span that survives a table: `|` escaped, and no code
+/// span at all when the text holds a backtick (rare in names, impossible in
+/// references and digests).
+fn code(text: &str) -> String {
+    let escaped = text.replace('|', "\\|");
+    if text.contains('`') {
+        escaped
+    } else {
+        format!("`{escaped}`")
+    }
+}
+
+/// Detail phrases joined for one table cell.
+fn cell(phrases: &[String]) -> String {
+    if phrases.is_empty() {
+        return String::new();
+    }
+    phrases
+        .iter()
+        .map(|p| p.replace('|', "\\|").replace("->", "→"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The stable JSON document: full digests and canonical references.
+fn json_report(changes: &LockDiff) -> Value {
+    let change = |c: &EntryChange| {
+        let platforms = |v: Vec<images_lockfile::Platform>| -> Vec<String> {
+            v.iter().map(ToString::to_string).collect()
+        };
+        json!({
+            "name": c.name(),
+            "old": entry_json(&c.old),
+            "new": entry_json(&c.new),
+            "keys": c.changed_keys(),
+            "platforms_added": platforms(c.platforms_added()),
+            "platforms_removed": platforms(c.platforms_removed()),
+        })
+    };
+    json!({
+        "version": 1,
+        "added": changes.added.iter().map(entry_json).collect::<Vec<_>>(),
+        "removed": changes.removed.iter().map(entry_json).collect::<Vec<_>>(),
+        "repinned": changes.repinned.iter().map(change).collect::<Vec<_>>(),
+        "retagged": changes.retagged.iter().map(change).collect::<Vec<_>>(),
+        "changed": changes.changed.iter().map(change).collect::<Vec<_>>(),
+    })
+}
+
+fn entry_json(image: &LockedImage) -> Value {
+    json!({
+        "name": image.name,
+        "reference": image.reference.to_string(),
+        "digest": image.digest.to_string(),
+        "media_type": image.media_type,
+        "mutable": image.mutable,
+        "platforms": image.platforms.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "manifests": image.manifests.iter().map(|m| json!({
+            "platform": m.platform.to_string(),
+            "digest": m.digest.to_string(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `--textconv FILE`: the lock as lines that each name their entry, so a
+/// hunk in `git diff` says which image changed without scrolling up, and
+/// with full digests, so no change can hide behind a shortened one.
+///
+/// git runs this on every version it shows, including ones in the middle
+/// of a merge conflict; failing would abort the whole `git diff`, so a file
+/// that is not a valid lock is shown as it is, under a warning line.
+fn textconv(file: &Path) -> Result<Exit, Failure> {
+    let text = read_file(file)?;
+    if text.trim().is_empty() {
+        return Ok(Exit::Ok);
+    }
+    match Lockfile::parse(&text, file) {
+        Ok(lock) => write_stdout(&lock_lines(&lock)),
+        Err(e) => {
+            write_stderr(&format!("warning: {e}\n"));
+            write_stdout(&format!(
+                "# images: not a valid lock ({e}); shown as is\n{text}"
+            ));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// One fact per line, `name  key  value`, in the lock's key order. Names
+/// are not padded: a new long name must not change every other line.
+fn lock_lines(lock: &Lockfile) -> String {
+    let mut out = String::new();
+    for image in lock.images.values() {
+        let name = &image.name;
+        let mut line =
+            |key: &str, value: &str| out.push_str(&format!("{name}  {key:<10}  {value}\n"));
+        line("reference", &image.reference.to_string());
+        line("digest", &image.digest.to_string());
+        line("media-type", &image.media_type);
+        if image.mutable {
+            line("mutable", "true");
+        }
+        if !image.platforms.is_empty() {
+            line("platforms", &join(&image.platforms));
+        }
+        for m in &image.manifests {
+            line("manifest", &format!("{}  {}", m.platform, m.digest));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(prefix: &str) -> Digest {
+        let hex: String = prefix
+            .chars()
+            .chain(std::iter::repeat('0'))
+            .take(64)
+            .collect();
+        Digest::parse(&format!("sha256:{hex}")).expect("valid digest")
+    }
+
+    #[test]
+    fn shown_digest_is_cut_to_the_length_asked_or_full() {
+        let d = digest("0123456789abcdef");
+        assert_eq!(
+            Shown { hex_len: Some(12) }.digest(&d),
+            "sha256:0123456789ab"
+        );
+        assert_eq!(Shown { hex_len: None }.digest(&d), d.to_string());
+    }
+
+    #[test]
+    fn markdown_code_spans_escape_table_pipes() {
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("a`b"), "a`b");
+    }
+
+    #[test]
+    fn summary_names_only_non_empty_groups() {
+        let mut changes = LockDiff::default();
+        assert_eq!(summary(&changes), "");
+        let image = LockedImage {
+            name: "web".to_owned(),
+            reference: images_lockfile::Reference::parse("nginx:1.27").expect("valid reference"),
+            digest: digest("ab"),
+            media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
+            mutable: false,
+            platforms: Vec::new(),
+            manifests: Vec::new(),
+        };
+        changes.added.push(image.clone());
+        changes.added.push(image);
+        assert_eq!(summary(&changes), "2 added");
+    }
+}

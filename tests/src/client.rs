@@ -43,11 +43,21 @@ pub struct Served {
 ///
 /// [`Registry`](crate::Registry) owns one; build one yourself to push to a
 /// registry the harness did not start (the `images-testkit` binary does).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RegistryClient {
     addr: String,
     credentials: Option<(String, String)>,
     http: Client,
+}
+
+impl std::fmt::Debug for RegistryClient {
+    // By hand, so a password never lands in a test's failure output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryClient")
+            .field("addr", &self.addr)
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .finish_non_exhaustive()
+    }
 }
 
 impl RegistryClient {

@@ -22,11 +22,14 @@
 
 mod client;
 mod fixture;
+mod http;
 mod layer;
+mod proxy;
 mod registry;
 
 pub use client::{Pushed, RegistryClient, Served};
 pub use fixture::{
     media_type, sha256_digest, Fixture, Kind, ACCEPT_ALL_MANIFESTS, DEFAULT_PLATFORMS,
 };
+pub use proxy::{Fault, FaultProxy};
 pub use registry::{find_on_path, Registry, RegistryOptions, MISSING_REGISTRY};

@@ -4,9 +4,11 @@
 //! this file, in their own files.
 
 use images_testkit::{
-    media_type, sha256_digest, Fixture, Kind, Registry, RegistryOptions, ACCEPT_ALL_MANIFESTS,
+    media_type, sha256_digest, Fault, FaultProxy, Fixture, Kind, Pushed, Registry, RegistryClient,
+    RegistryOptions, ACCEPT_ALL_MANIFESTS,
 };
 use reqwest::blocking::Client;
+use std::time::{Duration, Instant};
 
 /// A raw GET with the full Accept list, independent of `RegistryClient`.
 fn raw_get(url: &str) -> (u16, Option<String>, Option<String>, Vec<u8>) {
@@ -201,4 +203,312 @@ fn storage_survives_a_restart() {
     let registry = Registry::start_with(options).expect("restart registry");
     let served = registry.client().manifest("keep/me", "1").expect("GET");
     assert_eq!(served.digest_header, Some(pushed.digest));
+}
+
+// ---- fault proxy ----------------------------------------------------------
+
+/// A registry with `demo/web:1` (an OCI index) and a proxy in front of it.
+fn proxied() -> (Registry, FaultProxy, Pushed) {
+    let registry = Registry::start().expect("start registry");
+    let pushed = registry
+        .push("demo/web", "1", &Fixture::new(Kind::OciIndex, "web-1"))
+        .expect("push");
+    let proxy = FaultProxy::start(&registry.addr()).expect("start proxy");
+    (registry, proxy, pushed)
+}
+
+struct Answer {
+    status: u16,
+    digest: Option<String>,
+    content_type: Option<String>,
+    retry_after: Option<String>,
+    body: Vec<u8>,
+}
+
+/// GET or HEAD `demo/web:1` through the proxy, with a short timeout.
+fn fetch(proxy: &FaultProxy, method: &str) -> reqwest::Result<Answer> {
+    let client = Client::builder().timeout(Duration::from_secs(3)).build()?;
+    let url = format!("http://{}/v2/demo/web/manifests/1", proxy.addr());
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let response = client
+        .request(method, url)
+        .header("Accept", ACCEPT_ALL_MANIFESTS)
+        .send()?;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header").to_string())
+    };
+    let (status, digest, content_type, retry_after) = (
+        response.status().as_u16(),
+        header("docker-content-digest"),
+        header("content-type"),
+        header("retry-after"),
+    );
+    let body = response.bytes()?.to_vec();
+    Ok(Answer {
+        status,
+        digest,
+        content_type,
+        retry_after,
+        body,
+    })
+}
+
+#[test]
+fn proxy_relays_unchanged_and_logs_requests() {
+    let (_registry, proxy, pushed) = proxied();
+    let get = fetch(&proxy, "GET").expect("GET");
+    assert_eq!(get.status, 200);
+    assert_eq!(get.digest.as_deref(), Some(pushed.digest.as_str()));
+    assert_eq!(sha256_digest(&get.body), pushed.digest);
+    let head = fetch(&proxy, "HEAD").expect("HEAD");
+    assert_eq!(head.digest.as_deref(), Some(pushed.digest.as_str()));
+    assert!(head.body.is_empty());
+    assert_eq!(
+        proxy.requests(),
+        [
+            "GET /v2/demo/web/manifests/1",
+            "HEAD /v2/demo/web/manifests/1"
+        ]
+    );
+}
+
+#[test]
+fn proxy_relays_pushes_and_keeps_connections_alive() {
+    let (_registry, proxy, _) = proxied();
+    // Upload URLs come back rewritten to the proxy, so the whole push goes
+    // through it, on kept-alive connections.
+    let client = RegistryClient::new(&proxy.addr()).expect("client");
+    let pushed = client
+        .push(
+            "demo/api",
+            "2",
+            &Fixture::new(Kind::DockerManifestList, "api"),
+        )
+        .expect("push through the proxy");
+    let served = client.manifest("demo/api", "2").expect("GET");
+    assert_eq!(served.digest_header, Some(pushed.digest));
+    let requests = proxy.requests();
+    assert!(requests
+        .iter()
+        .any(|r| r.starts_with("POST /v2/demo/api/blobs/uploads/")));
+    assert!(requests
+        .iter()
+        .any(|r| r.starts_with("PUT /v2/demo/api/blobs/uploads/")));
+}
+
+#[test]
+fn status_fault_answers_then_passes_through() {
+    let (_registry, proxy, _) = proxied();
+    proxy.set(Fault::Status {
+        code: 429,
+        retry_after: Some("1".into()),
+        times: 2,
+    });
+    for _ in 0..2 {
+        let answer = fetch(&proxy, "GET").expect("GET");
+        assert_eq!(answer.status, 429);
+        assert_eq!(answer.retry_after.as_deref(), Some("1"));
+        assert!(String::from_utf8_lossy(&answer.body).contains("TOOMANYREQUESTS"));
+    }
+    assert_eq!(fetch(&proxy, "GET").expect("GET").status, 200);
+    assert_eq!(proxy.requests().len(), 3);
+}
+
+#[test]
+fn reset_fault_closes_without_answering_then_passes_through() {
+    let (_registry, proxy, _) = proxied();
+    proxy.set(Fault::Reset { times: 1 });
+    assert!(fetch(&proxy, "GET").is_err());
+    assert_eq!(fetch(&proxy, "GET").expect("GET").status, 200);
+}
+
+#[test]
+fn hang_fault_never_answers_and_drop_still_stops_the_proxy() {
+    let (_registry, proxy, _) = proxied();
+    proxy.set(Fault::Hang);
+    let client = Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let err = client
+        .get(format!("http://{}/v2/", proxy.addr()))
+        .send()
+        .expect_err("a hung request times out");
+    assert!(err.is_timeout(), "{err}");
+    let started = Instant::now();
+    drop(proxy);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn tamper_fault_changes_the_body_but_not_its_length_or_headers() {
+    let (_registry, proxy, pushed) = proxied();
+    proxy.set(Fault::TamperBody);
+    let answer = fetch(&proxy, "GET").expect("GET");
+    assert_eq!(answer.digest.as_deref(), Some(pushed.digest.as_str()));
+    assert_ne!(sha256_digest(&answer.body), pushed.digest);
+    assert_eq!(
+        answer.body.len(),
+        Fixture::new(Kind::OciIndex, "web-1").manifest().len()
+    );
+    serde_json::from_slice::<serde_json::Value>(&answer.body).expect("still JSON");
+}
+
+#[test]
+fn digest_header_faults_rewrite_or_drop_the_header() {
+    let (_registry, proxy, pushed) = proxied();
+    let other = Fixture::new(Kind::OciIndex, "other").digest();
+    proxy.set(Fault::RewriteDigestHeader(other.clone()));
+    for method in ["GET", "HEAD"] {
+        let answer = fetch(&proxy, method).expect(method);
+        assert_eq!(answer.digest.as_deref(), Some(other.as_str()), "{method}");
+    }
+    assert_eq!(
+        sha256_digest(&fetch(&proxy, "GET").expect("GET").body),
+        pushed.digest
+    );
+
+    proxy.set(Fault::DropDigestHeader);
+    for method in ["GET", "HEAD"] {
+        let answer = fetch(&proxy, method).expect(method);
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.digest, None, "{method}");
+    }
+}
+
+#[test]
+fn head_not_allowed_fault_refuses_only_head() {
+    let (_registry, proxy, _) = proxied();
+    proxy.set(Fault::HeadNotAllowed);
+    assert_eq!(fetch(&proxy, "HEAD").expect("HEAD").status, 405);
+    assert_eq!(fetch(&proxy, "GET").expect("GET").status, 200);
+}
+
+#[test]
+fn body_fault_replaces_manifest_answers_only() {
+    let (_registry, proxy, _) = proxied();
+    let page = b"<html><body>Sign in to continue</body></html>".to_vec();
+    proxy.set(Fault::Body {
+        status: 200,
+        content_type: "text/html".into(),
+        body: page.clone(),
+    });
+    let answer = fetch(&proxy, "GET").expect("GET");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type.as_deref(), Some("text/html"));
+    assert_eq!(answer.digest, None);
+    assert_eq!(answer.body, page);
+    let head = fetch(&proxy, "HEAD").expect("HEAD");
+    assert_eq!(head.content_type.as_deref(), Some("text/html"));
+    // Other paths are relayed.
+    let ping = Client::new()
+        .get(format!("http://{}/v2/", proxy.addr()))
+        .send()
+        .expect("ping");
+    assert_eq!(ping.status().as_u16(), 200);
+}
+
+#[test]
+fn truncate_fault_cuts_the_body_short() {
+    let (_registry, proxy, _) = proxied();
+    proxy.set(Fault::Truncate);
+    let err = fetch(&proxy, "GET")
+        .err()
+        .expect("a truncated body is an error");
+    assert!(
+        err.is_body() || err.is_decode() || err.is_request(),
+        "{err}"
+    );
+    // HEAD has no body to cut.
+    assert_eq!(fetch(&proxy, "HEAD").expect("HEAD").status, 200);
+}
+
+#[test]
+fn slow_fault_delays_each_answer() {
+    let (_registry, proxy, _) = proxied();
+    proxy.set(Fault::Slow { delay_ms: 300 });
+    let started = Instant::now();
+    assert_eq!(fetch(&proxy, "HEAD").expect("HEAD").status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[test]
+fn proxy_answers_502_when_the_registry_is_down() {
+    let (mut registry, proxy, _) = proxied();
+    registry.stop();
+    assert_eq!(fetch(&proxy, "GET").expect("GET").status, 502);
+}
+
+// ---- the images-testkit binary ---------------------------------------------
+
+const BIN: &str = env!("CARGO_BIN_EXE_images-testkit");
+
+#[test]
+fn binary_runs_a_registry_until_terminated_and_pushes_to_it() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let storage = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(BIN)
+        .args(["registry", "--port", &port.to_string(), "--storage"])
+        .arg(storage.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run images-testkit registry");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read stdout");
+    assert_eq!(line.trim(), format!("ready 127.0.0.1:{port}"));
+
+    let output = Command::new(BIN)
+        .args(["push", "--registry", &format!("127.0.0.1:{port}")])
+        .args([
+            "--image",
+            "demo/web:1.0",
+            "--kind",
+            "oci-index",
+            "--seed",
+            "web-1",
+        ])
+        .output()
+        .expect("run images-testkit push");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    assert_eq!(
+        stdout.trim(),
+        Fixture::new(Kind::OciIndex, "web-1").digest()
+    );
+
+    // SIGTERM to the PID we started stops the registry itself.
+    let killed = Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    child.wait().expect("wait");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn missing_registry_binary_fails_with_the_install_command() {
+    let output = std::process::Command::new(BIN)
+        .args(["registry", "--port", "5999"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("run images-testkit registry");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(images_testkit::MISSING_REGISTRY),
+        "{stderr}"
+    );
 }

@@ -180,6 +180,7 @@ fn registry(args: Args) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt as _;
 
     args.reject_unknown(&["port", "storage", "user", "password"])?;
+    let program = find_on_path("docker-registry").context(MISSING_REGISTRY)?;
     let port: u16 = args
         .required("port")?
         .parse()
@@ -213,7 +214,6 @@ fn registry(args: Args) -> anyhow::Result<()> {
         htpasswd: htpasswd.clone(),
     };
     let config = options.write_config(&config_dir, port, &storage)?;
-    let program = find_on_path("docker-registry").context(MISSING_REGISTRY)?;
 
     let me = std::env::current_exe().context("finding the images-testkit binary")?;
     let mut announcer = Command::new(me);

@@ -168,6 +168,12 @@ fn diff_of_revisions_and_of_files_match_the_default_report() {
             relabel(expected, "HEAD~1:images.lock", "HEAD:images.lock"),
             "diff HEAD~1 HEAD {format:?}"
         );
+        let one_revision = history.images(&[&["diff", "HEAD~1"], *format].concat());
+        assert_eq!(
+            one_revision,
+            relabel(expected, "HEAD~1:images.lock", "images.lock"),
+            "diff HEAD~1 {format:?}"
+        );
         let files = history.images(&[&["diff", "old.lock", "images.lock"], *format].concat());
         assert_eq!(
             files,

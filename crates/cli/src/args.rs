@@ -106,14 +106,15 @@ mode runs outside a git repository.";
 /// Arguments of `images diff`.
 #[derive(Debug, ClapArgs)]
 pub struct DiffArgs {
-    /// Old and new side: git revisions or lock files (default: HEAD and the working tree)
-    #[arg(value_name = "OLD [NEW]", num_args = 0..=2)]
-    pub sides: Vec<String>,
+    /// Old side: a git revision or a lock file (default: HEAD)
+    pub old: Option<String>,
+    /// New side: a git revision or a lock file (default: the working tree's images.lock)
+    pub new: Option<String>,
     /// Show digests in full instead of shortened
     #[arg(long)]
     pub full: bool,
     /// Print one lock in a stable line-oriented form, for git's `diff.images.textconv`
-    #[arg(long, value_name = "FILE", conflicts_with = "sides")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["old", "new"])]
     pub textconv: Option<PathBuf>,
 }
 

@@ -18,7 +18,7 @@ pub fn run(global: &Global, args: &DiffArgs, printer: Printer) -> Result<Exit, F
     if let Some(file) = &args.textconv {
         return textconv(file);
     }
-    let (old, new) = Sides::resolve(global, &args.sides)?.load()?;
+    let (old, new) = Sides::resolve(global, args.old.as_deref(), args.new.as_deref())?.load()?;
     let changes = diff(&old.lock, &new.lock);
     let shown = Shown {
         hex_len: (!args.full).then(|| changes.short_digest_len()),
@@ -74,17 +74,17 @@ struct Sides {
 }
 
 impl Sides {
-    fn resolve(global: &Global, args: &[String]) -> Result<Sides, Failure> {
-        let (old, new) = match args {
-            [] => (
+    fn resolve(global: &Global, old: Option<&str>, new: Option<&str>) -> Result<Sides, Failure> {
+        let (old, new) = match (old, new) {
+            (None, _) => (
                 Source::Revision {
                     rev: "HEAD".to_owned(),
                     implicit: true,
                 },
                 Source::WorkingTree,
             ),
-            [old] => (Source::from_arg(old), Source::WorkingTree),
-            [old, new, ..] => (Source::from_arg(old), Source::from_arg(new)),
+            (Some(old), None) => (Source::from_arg(old), Source::WorkingTree),
+            (Some(old), Some(new)) => (Source::from_arg(old), Source::from_arg(new)),
         };
         let needs_project = [&old, &new].iter().any(|s| !matches!(s, Source::File(_)));
         let lock_path = if needs_project {

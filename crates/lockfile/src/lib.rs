@@ -30,7 +30,8 @@ pub use check::{check, entry_matches, status, Consistency, EntryStatus};
 pub use diff::{diff, unambiguous_hex_len, EntryChange, LockDiff, SHORT_DIGEST_LEN};
 pub use digest::{Algorithm, Digest, DigestError};
 pub use lock::{
-    LockError, LockErrorKind, LockedImage, Lockfile, PlatformManifest, LOCK_FILE, LOCK_VERSION,
+    write_if_changed, LockError, LockErrorKind, LockedImage, Lockfile, PlatformManifest, LOCK_FILE,
+    LOCK_VERSION,
 };
 pub use manifest::{
     find_manifest, ImageSpec, Manifest, ManifestError, ManifestErrorKind, RegistryConfig,

@@ -247,44 +247,52 @@ impl Lockfile {
     /// Leaving an unchanged file alone keeps its mtime, which build tools
     /// watch.
     pub fn write_atomic(&self, path: &Path) -> io::Result<bool> {
-        let contents = self.to_toml();
-        let existing = match fs::read(path) {
-            Ok(bytes) => Some(bytes),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
-            Err(err) => return Err(err),
-        };
-        if existing.as_deref() == Some(contents.as_bytes()) {
-            return Ok(false);
-        }
-        let file_name = path.file_name().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("`{}` is not a file path", path.display()),
-            )
-        })?;
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let (temp_path, mut temp) = create_temp(&dir, &file_name.to_string_lossy())?;
-        let result = (|| {
-            temp.write_all(contents.as_bytes())?;
-            if existing.is_some() {
-                // Keep the mode the user gave the old lock.
-                let permissions = fs::metadata(path)?.permissions();
-                temp.set_permissions(permissions)?;
-            }
-            temp.sync_all()?;
-            drop(temp);
-            fs::rename(&temp_path, path)
-        })();
-        if let Err(err) = result {
-            let _ = fs::remove_file(&temp_path);
-            return Err(err);
-        }
-        sync_dir(&dir);
-        Ok(true)
+        write_if_changed(path, self.to_toml().as_bytes())
     }
+}
+
+/// Writes `contents` to `path` atomically, only if they differ from what is
+/// there, and returns whether it wrote: a temporary file in the same
+/// directory, flushed, then renamed over `path`, keeping the old file's
+/// permissions. `images lock` writes the lock with it and `images pin` the
+/// files it rewrites.
+pub fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<bool> {
+    let existing = match fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(err),
+    };
+    if existing.as_deref() == Some(contents) {
+        return Ok(false);
+    }
+    let file_name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` is not a file path", path.display()),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let (temp_path, mut temp) = create_temp(&dir, &file_name.to_string_lossy())?;
+    let result = (|| {
+        temp.write_all(contents)?;
+        if existing.is_some() {
+            // Keep the mode the user gave the old file.
+            let permissions = fs::metadata(path)?.permissions();
+            temp.set_permissions(permissions)?;
+        }
+        temp.sync_all()?;
+        drop(temp);
+        fs::rename(&temp_path, path)
+    })();
+    if let Err(err) = result {
+        let _ = fs::remove_file(&temp_path);
+        return Err(err);
+    }
+    sync_dir(&dir);
+    Ok(true)
 }
 
 /// Creates `.images.lock.<pid>.<n>.tmp` next to the lock; the same

@@ -1,0 +1,119 @@
+//! Image references in Kubernetes manifests: the `image` of every entry of
+//! `containers`, `initContainers` and `ephemeralContainers` in the pod
+//! spec of Pods and of the workload kinds that template one.
+//!
+//! A file may hold many documents (Helm and kustomize output do); each is
+//! read on its own, and a `List` is read item by item.
+
+use super::yaml::{record, NodeId, Yaml};
+use super::{Scan, ScanError};
+
+/// Where the pod spec is, by kind.
+fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "Pod" => &["spec"],
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "ReplicaSet"
+        | "ReplicationController" => &["spec", "template", "spec"],
+        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        _ => return None,
+    })
+}
+
+const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// Finds the images the workloads in a manifest stream run.
+pub fn scan(text: &str) -> Result<Scan, ScanError> {
+    let yaml = Yaml::parse(text)?;
+    let mut scan = Scan::default();
+    for &root in &yaml.documents {
+        object(text, &yaml, root, 0, &mut scan);
+    }
+    Ok(scan)
+}
+
+fn object(text: &str, yaml: &Yaml, id: NodeId, depth: usize, scan: &mut Scan) {
+    let Some(kind) = yaml.get_str(id, "kind") else {
+        return;
+    };
+    if kind == "List" || kind.ends_with("List") {
+        if depth < 8 {
+            if let Some(items) = yaml.get(id, "items") {
+                for &item in yaml.items(items) {
+                    object(text, yaml, item, depth + 1, scan);
+                }
+            }
+        }
+        return;
+    }
+    let Some(path) = pod_spec_path(kind) else {
+        return;
+    };
+    let Some(pod_spec) = path.iter().try_fold(id, |node, key| yaml.get(node, key)) else {
+        return;
+    };
+    let name = yaml
+        .get(id, "metadata")
+        .and_then(|m| yaml.get_str(m, "name"))
+        .unwrap_or("?");
+    for list in CONTAINER_LISTS {
+        let Some(containers) = yaml.get(pod_spec, list) else {
+            continue;
+        };
+        for (index, &container) in yaml.items(containers).iter().enumerate() {
+            if let Some(image) = yaml.get(container, "image") {
+                let container_name = yaml
+                    .get_str(container, "name")
+                    .map_or_else(|| index.to_string(), str::to_owned);
+                let site = format!("{kind}/{name} {list}[{container_name}].image");
+                record(text, yaml, image, "", site, scan);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_containers_in_every_document_are_found() {
+        let text = "# Source: chart/templates/deploy.yaml\r\n---\r\napiVersion: apps/v1\r\nkind: Deployment\r\n\
+                    metadata:\r\n  name: web\r\nspec:\r\n  template:\r\n    spec:\r\n      initContainers:\r\n\
+                    \x20       - name: init\r\n          image: 'busybox:1.36'\r\n      containers:\r\n\
+                    \x20       - name: web\r\n          image: nginx:1.27  # the server\r\n---\r\n\
+                    apiVersion: v1\r\nkind: Service\r\nmetadata:\r\n  name: web\r\nspec:\r\n  image: not-a-container\r\n---\r\n\
+                    apiVersion: batch/v1\r\nkind: CronJob\r\nmetadata:\r\n  name: nightly\r\nspec:\r\n  jobTemplate:\r\n\
+                    \x20   spec:\r\n      template:\r\n        spec:\r\n          containers:\r\n\
+                    \x20         - {name: job, image: \"alpine:3.20\"}\r\n";
+        let scan = crate::pin::scan(crate::pin::FileKind::Kubernetes, text).expect("scans");
+        let found: Vec<_> = scan
+            .found
+            .iter()
+            .map(|f| (f.image.as_str(), f.line))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("busybox:1.36", 12),
+                ("nginx:1.27", 15),
+                ("alpine:3.20", 34)
+            ]
+        );
+        for f in &scan.found {
+            assert_eq!(&text[f.span.clone()], f.image);
+        }
+    }
+
+    #[test]
+    fn a_list_is_read_item_by_item() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    ephemeralContainers:\n    - name: debug\n      image: busybox\n";
+        let scan = scan(text).expect("scans");
+        assert_eq!(scan.found.len(), 1);
+        assert_eq!(scan.found[0].image, "busybox");
+        assert_eq!(scan.found[0].line, 10);
+    }
+}

@@ -335,23 +335,30 @@ fn pin_reports_malformed_files_with_their_path_and_leaves_them_untouched() {
 #[test]
 fn pin_refuses_an_out_of_date_lock_entry_and_says_to_run_lock() {
     let (reg, project) = pinned_project();
-    let manifest = read(&project, "images.toml").replace("acme/db:16", "acme/db:17");
-    project.write_manifest(&format!("{manifest}db16 = \"{}/acme/db:16\"\n", reg.addr()));
+    let addr = reg.addr();
+    // `db16` is new (not locked); `web` changed since it was locked (stale).
+    let manifest = read(&project, "images.toml")
+        .replace("acme/db:16", "acme/db:17")
+        .replace(
+            &format!("web = \"{addr}/acme/web:1.0\""),
+            &format!("web = {{ image = \"{addr}/acme/web:1.0\", mutable = true }}"),
+        );
+    project.write_manifest(&format!("{manifest}db16 = \"{addr}/acme/db:16\"\n"));
     let run = project.images(&["pin"]);
     run.expect_code(1);
-    assert!(
-        run.stderr
-            .contains("declared as `db16`, which is unlocked in images.lock"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("run `images lock` first"),
-        "{}",
-        run.stderr
-    );
-    assert!(!read(&project, "deploy/acme.yaml").contains("acme/db:16@"));
-    assert!(read(&project, "deploy/acme.yaml").contains("acme/web:1.0@"));
+    for expected in [
+        "deploy/acme.yaml:58: `",
+        "declared as `db16`, which is not in images.lock yet",
+        "declared as `web`, whose entry in images.lock is stale",
+        "run `images lock` first",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+    let manifest = read(&project, "deploy/acme.yaml");
+    assert!(!manifest.contains("acme/db:16@"), "{manifest}");
+    assert!(!manifest.contains("acme/web:1.0@"), "{manifest}");
+    // Entries that are locked are still pinned.
+    assert!(manifest.contains("acme/sidecar:2@sha256:"), "{manifest}");
 }
 
 #[test]

@@ -411,8 +411,12 @@ impl Report {
                 )
             }
             State::Undeclared => format!("`{}` is not declared in {MANIFEST_FILE}", r.image),
-            State::LockOutOfDate(state) => format!(
-                "`{}` is declared as `{name}`, which is {state} in {LOCK_FILE}",
+            State::LockOutOfDate(EntryStatus::Unlocked) => format!(
+                "`{}` is declared as `{name}`, which is not in {LOCK_FILE} yet",
+                r.image
+            ),
+            State::LockOutOfDate(_) => format!(
+                "`{}` is declared as `{name}`, whose entry in {LOCK_FILE} is stale ({MANIFEST_FILE} changed since `images lock`)",
                 r.image
             ),
             State::Pinned => format!("`{}` is pinned", r.image),

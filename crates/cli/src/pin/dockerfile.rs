@@ -122,11 +122,11 @@ fn escape_char(lines: &[Line<'_>]) -> Result<char, ScanError> {
 fn heredocs(words: &[Word<'_>]) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     for word in words {
-        // `<<EOF` may be glued to a command, as in `cat <<EOF`; find it anywhere.
-        let Some(at) = word.text.find("<<") else {
+        // Like BuildKit, only a word that starts with `<<` opens one, so a
+        // `<<` inside a quoted shell string does not.
+        let Some(rest) = word.text.strip_prefix("<<") else {
             continue;
         };
-        let rest = &word.text[at + 2..];
         let (strip_tabs, rest) = match rest.strip_prefix('-') {
             Some(r) => (true, r),
             None => (false, rest),
@@ -362,6 +362,12 @@ mod tests {
     fn heredoc_bodies_are_not_instructions() {
         let text = "FROM alpine:3.20\nRUN <<EOF\nFROM not-an-image\necho hi\nEOF\nCOPY <<-END /x\n\tFROM nope\n\tEND\n";
         assert_eq!(images(text), [("alpine:3.20".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_shift_inside_a_shell_word_is_not_a_heredoc() {
+        let text = "FROM alpine:3.20\nRUN echo \"1<<2\"\nFROM busybox:1.36\n";
+        assert_eq!(images(text).len(), 2);
     }
 
     #[test]

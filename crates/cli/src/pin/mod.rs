@@ -14,6 +14,7 @@ pub mod kubernetes;
 pub mod workflow;
 pub mod yaml;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Range;
 
@@ -50,6 +51,8 @@ pub struct Scan {
     pub found: Vec<Found>,
     /// References reported and left alone.
     pub left_alone: Vec<LeftAlone>,
+    /// Where each found reference starts, to record each place once.
+    spans: BTreeSet<usize>,
 }
 
 impl Scan {
@@ -65,7 +68,7 @@ impl Scan {
                     "{site} uses a variable; its value is only known at build or deploy time"
                 ),
             });
-        } else if !self.found.iter().any(|f| f.span == span) {
+        } else if self.spans.insert(span.start) {
             // An aliased YAML value reaches the same anchor more than once:
             // it is one reference in the file, rewritten once.
             self.found.push(Found {
@@ -143,15 +146,6 @@ pub fn splice(text: &str, edits: &[(Range<usize>, String)]) -> String {
     }
     out.push_str(&text[at..]);
     out
-}
-
-/// 1-based line number of byte `offset` in `text`.
-fn line_at(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-use super::{line_at, LeftAlone, Scan, ScanError};
+use super::{LeftAlone, Scan, ScanError};
 
 /// An index into [`Yaml::nodes`].
 pub type NodeId = usize;
@@ -37,6 +37,8 @@ pub struct Scalar {
     start: usize,
     /// Byte offset where the parser's span ends.
     end: usize,
+    /// 1-based line of `start`.
+    line: usize,
 }
 
 /// Every document of a YAML stream.
@@ -94,6 +96,7 @@ impl Yaml {
                         style,
                         start: offsets.byte(span.start.index(), text.len()),
                         end: offsets.byte(span.end.index(), text.len()),
+                        line: span.start.line(),
                     }));
                     if anchor != 0 {
                         anchors.insert(anchor, id);
@@ -246,7 +249,10 @@ pub fn locate(text: &str, scalar: &Scalar) -> Located {
             break;
         }
     }
-    let line = line_at(text, at);
+    // Counting from the span's own line keeps this linear in the file:
+    // only the anchor or tag can stand between them.
+    let skipped = text.get(scalar.start..at).unwrap_or_default();
+    let line = scalar.line + skipped.matches('\n').count();
     let value = scalar.value.as_str();
     match scalar.style {
         ScalarStyle::Plain => {

@@ -6,9 +6,11 @@
 
 mod bad_input;
 mod diff;
+mod edit;
 mod faults;
 mod list;
 mod lock;
+mod output;
 mod requests;
 mod snapshot;
 mod support;

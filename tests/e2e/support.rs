@@ -99,3 +99,17 @@ impl Project {
         Run::from(output)
     }
 }
+
+/// A run as a snapshot: the command, exit code, stdout and stderr, with
+/// `redactions` applied (the registry's address as `[REGISTRY]`, the
+/// project's temp dir as `[ROOT]`).
+pub fn transcript(args: &[&str], run: &Run, redactions: &[(&str, &str)]) -> String {
+    let text = format!(
+        "$ images {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        run.code,
+        run.stdout,
+        run.stderr
+    );
+    crate::snapshot::redact(&text, redactions)
+}

@@ -5,10 +5,22 @@ use std::path::PathBuf;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
+Examples:
+  images add web nginx:1.27            add an image to images.toml and lock it
+  images lock                          resolve new and changed images into images.lock
+  images lock --locked                 CI: fail if images.lock is out of date
+  images verify                        check every tag still names its locked digest
+  images verify --format github        the same, as GitHub Actions annotations
+  images list --format json            declared images, digests and status (offline)
+  images diff                          review images.lock changes against HEAD
+  images remove web                    drop an image from images.toml and images.lock
+  images completions bash              print a shell completion script
+
 Exit codes:
   0  all good
-  1  drift found (verify) or lock out of date (--locked)
-  2  bad input: usage, malformed images.toml or images.lock, invalid reference
+  1  drift found (verify), tampering found, or lock out of date (--locked)
+  2  bad input: usage, malformed images.toml or images.lock, invalid reference,
+     a --format the command does not support
   3  could not check: network, TLS, auth or registry error";
 
 /// Pin container images to content digests, the way Cargo.lock pins crates.
@@ -54,6 +66,8 @@ pub enum Format {
     Text,
     /// A stable JSON document on stdout
     Json,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`) on stdout
+    Github,
     /// Markdown for a pull-request comment (`diff` only)
     Markdown,
 }
@@ -78,7 +92,9 @@ pub enum Command {
     )]
     Lock(LockArgs),
     /// Check that every tag still points at its locked digest (the CI gate)
-    #[command(after_help = "Examples:\n  images verify\n  images verify --format json")]
+    #[command(
+        after_help = "Examples:\n  images verify\n  images verify --format json\n  images verify --format github   # annotations on the images.lock line in GitHub Actions"
+    )]
     Verify,
     /// List declared images with their locked digest and status (offline)
     #[command(after_help = "Examples:\n  images list\n  images list --format json")]
@@ -86,6 +102,19 @@ pub enum Command {
     /// Show what changed between two locks: working tree against HEAD, two revisions or two files
     #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
+    /// Add an image to images.toml (comments and order kept) and lock it
+    #[command(
+        after_help = "Examples:\n  images add web nginx:1.27\n  images add base alpine:latest --mutable\n  images add db postgres:16 --platform linux/amd64 --platform linux/arm64\n\nCreates images.toml in the current directory when none is found."
+    )]
+    Add(AddArgs),
+    /// Remove an image from images.toml and images.lock (offline)
+    #[command(after_help = "Examples:\n  images remove web")]
+    Remove(RemoveArgs),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  images completions bash > ~/.local/share/bash-completion/completions/images\n  images completions zsh > ~/.zfunc/_images\n  images completions fish > ~/.config/fish/completions/images.fish"
+    )]
+    Completions(CompletionsArgs),
 }
 
 const DIFF_HELP: &str = "\
@@ -127,4 +156,35 @@ pub struct LockArgs {
     /// Fail without writing if images.lock would change
     #[arg(long)]
     pub locked: bool,
+}
+
+/// Arguments of `images add`.
+#[derive(Debug, ClapArgs)]
+pub struct AddArgs {
+    /// Name of the entry in `[images]` (a TOML key such as `web` or `api-v2`)
+    pub name: String,
+    /// Image reference, e.g. `nginx:1.27` or `ghcr.io/acme/api:v1.2.11`
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The tag is expected to move: `verify` only warns
+    #[arg(long)]
+    pub mutable: bool,
+    /// Platform to record, e.g. `linux/amd64` (repeatable; default: all)
+    #[arg(long = "platform", value_name = "PLATFORM")]
+    pub platforms: Vec<String>,
+}
+
+/// Arguments of `images remove`.
+#[derive(Debug, ClapArgs)]
+pub struct RemoveArgs {
+    /// Name of the entry in `[images]`
+    pub name: String,
+}
+
+/// Arguments of `images completions`.
+#[derive(Debug, ClapArgs)]
+pub struct CompletionsArgs {
+    /// The shell to write a completion script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -4,7 +4,10 @@ mod args;
 mod commands;
 mod exit;
 mod git;
+mod github;
+mod manifest_edit;
 mod output;
+mod progress;
 mod project;
 
 use std::process::ExitCode;

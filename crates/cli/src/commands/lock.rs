@@ -9,10 +9,72 @@ use serde_json::json;
 use crate::args::{Global, LockArgs};
 use crate::exit::{exit_for, Exit, Failure};
 use crate::output::Printer;
+use crate::progress::Progress;
 use crate::project::Project;
 
 pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, Failure> {
     let project = Project::load(global)?;
+    let outcome = lock_project(global, &project, args, printer)?;
+    if printer.is_json() {
+        printer.json(&outcome.to_json());
+    } else {
+        printer.status(&outcome.summary());
+    }
+    Ok(Exit::Ok)
+}
+
+/// What one locking pass did; `images lock` and `images add` report it.
+pub struct LockOutcome {
+    /// Whether images.lock was written (false when it was already up to date).
+    pub wrote: bool,
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub removed: Vec<String>,
+    /// The lock as it is now.
+    pub lock: Lockfile,
+}
+
+impl LockOutcome {
+    /// The `images lock --format json` document.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "version": 1,
+            "written": self.wrote,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "images": self.lock.images.len(),
+        })
+    }
+
+    /// The one-line summary for people.
+    pub fn summary(&self) -> String {
+        if self.wrote {
+            format!(
+                "Locked {} image(s) in {LOCK_FILE}: {} added, {} updated, {} removed",
+                self.lock.images.len(),
+                self.added.len(),
+                self.updated.len(),
+                self.removed.len()
+            )
+        } else {
+            format!(
+                "{LOCK_FILE} is up to date ({} image(s))",
+                self.lock.images.len()
+            )
+        }
+    }
+}
+
+/// Brings `project`'s lock up to date with its images.toml and writes it;
+/// the whole of `images lock`, minus the report. Nothing is written when
+/// any image fails to resolve.
+pub fn lock_project(
+    global: &Global,
+    project: &Project,
+    args: &LockArgs,
+    printer: Printer,
+) -> Result<LockOutcome, Failure> {
     let old = project.load_lock()?.unwrap_or_default();
     let manifest = &project.manifest;
 
@@ -59,7 +121,10 @@ pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, F
             .map(|spec| (spec.reference.clone(), spec.platforms.clone()))
             .collect();
         printer.status(&format!("Resolving {} image(s)", requests.len()));
-        let results = super::runtime()?.block_on(resolver.resolve_many(&requests));
+        let progress = Progress::new(requests.len(), "Resolving", printer.quiet);
+        let results = super::runtime()?
+            .block_on(resolver.resolve_many_with_progress(&requests, &|| progress.tick()));
+        progress.finish();
         let mut failures = Vec::new();
         for (spec, result) in plan.resolve.iter().zip(results) {
             match result {
@@ -93,30 +158,13 @@ pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, F
         )
     })?;
 
-    if printer.is_json() {
-        printer.json(&json!({
-            "version": 1,
-            "written": wrote,
-            "added": plan.added,
-            "updated": updated,
-            "removed": plan.removed,
-            "images": new.images.len(),
-        }));
-    } else if wrote {
-        printer.status(&format!(
-            "Locked {} image(s) in {LOCK_FILE}: {} added, {} updated, {} removed",
-            new.images.len(),
-            plan.added.len(),
-            updated.len(),
-            plan.removed.len()
-        ));
-    } else {
-        printer.status(&format!(
-            "{LOCK_FILE} is up to date ({} image(s))",
-            new.images.len()
-        ));
-    }
-    Ok(Exit::Ok)
+    Ok(LockOutcome {
+        wrote,
+        added: plan.added,
+        updated,
+        removed: plan.removed,
+        lock: new,
+    })
 }
 
 #[derive(Default)]

@@ -1,8 +1,11 @@
 //! One module per command.
 
+mod add;
+mod completions;
 mod diff;
 mod list;
 mod lock;
+mod remove;
 mod verify;
 
 use crate::args::{Args, Command, Format};
@@ -22,18 +25,24 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         Command::Verify => verify::run(&args.global, printer),
         Command::List => list::run(&args.global, printer),
         Command::Diff(diff_args) => diff::run(&args.global, diff_args, printer),
+        Command::Add(add_args) => add::run(&args.global, add_args, printer),
+        Command::Remove(remove_args) => remove::run(&args.global, remove_args, printer),
+        Command::Completions(shell) => completions::run(shell),
     }
 }
 
 /// Refuses a `--format` a command has no output for, rather than quietly
 /// printing something else.
 fn check_format(args: &Args) -> Result<(), Failure> {
-    use Format::{Json, Markdown, Text};
+    use Format::{Github, Json, Markdown, Text};
     let (verb, supported): (&str, &[Format]) = match &args.command {
         Command::Diff(_) => ("diff", &[Text, Json, Markdown]),
-        Command::Verify => ("verify", &[Text, Json]),
+        Command::Verify => ("verify", &[Text, Json, Github]),
         Command::Lock(_) => ("lock", &[Text, Json]),
         Command::List => ("list", &[Text, Json]),
+        Command::Add(_) => ("add", &[Text, Json]),
+        Command::Remove(_) => ("remove", &[Text, Json]),
+        Command::Completions(_) => ("completions", &[Text]),
     };
     let format = args.global.format;
     if supported.contains(&format) {

@@ -1,12 +1,17 @@
 //! `images verify`: the CI gate. Every tag must still point at its locked digest.
 
-use images_lockfile::{check, LockedImage, LOCK_FILE};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use images_lockfile::{check, LockedImage, Lockfile, LOCK_FILE};
 use images_resolver::{Finding, ResolveError, Resolver};
 use serde_json::{json, Value};
 
-use crate::args::Global;
+use crate::args::{Format, Global};
 use crate::exit::{Exit, Failure};
+use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{green, red, write_stdout, yellow, Printer};
+use crate::progress::Progress;
 use crate::project::Project;
 
 /// One line of the report.
@@ -16,7 +21,17 @@ struct Report {
     locked: Option<String>,
     current: Option<String>,
     mutable: bool,
+    /// Where an annotation points: images.toml for an entry the lock has
+    /// not caught up with, images.lock otherwise.
+    at: Source,
     outcome: Outcome,
+}
+
+/// The file (and line in it) a report is about.
+#[derive(Clone, Copy)]
+enum Source {
+    Manifest(usize),
+    Lock,
 }
 
 enum Outcome {
@@ -84,6 +99,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 locked: locked.map(|l| l.digest.to_string()),
                 current: None,
                 mutable: spec.mutable,
+                at: Source::Manifest(spec.line),
                 outcome: Outcome::OutOfDate(reason.unwrap_or("not locked")),
             }),
         }
@@ -96,6 +112,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 locked: Some(locked.digest.to_string()),
                 current: None,
                 mutable: locked.mutable,
+                at: Source::Lock,
                 outcome: Outcome::OutOfDate("locked but no longer declared in images.toml"),
             });
         }
@@ -104,7 +121,10 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
     if !to_check.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?)
             .map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
-        let results = super::runtime()?.block_on(resolver.verify_many(&to_check));
+        let progress = Progress::new(to_check.len(), "Verifying", printer.quiet);
+        let results = super::runtime()?
+            .block_on(resolver.verify_many_with_progress(&to_check, &|| progress.tick()));
+        progress.finish();
         for (locked, result) in to_check.iter().zip(results) {
             let (current, outcome) = match result {
                 Ok(None) => (Some(locked.digest.to_string()), Outcome::Ok),
@@ -120,6 +140,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 locked: Some(locked.digest.to_string()),
                 current,
                 mutable: locked.mutable,
+                at: Source::Lock,
                 outcome,
             });
         }
@@ -141,12 +162,86 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
         Exit::Ok
     };
 
-    if printer.is_json() {
-        printer.json(&json_report(&reports, exit));
-    } else {
-        print_human(&reports, printer, failures, unchecked);
+    match printer.format {
+        Format::Json => printer.json(&json_report(&reports, exit)),
+        Format::Github => {
+            print_github(&reports, &project);
+            print_summary(&reports, printer, failures, unchecked);
+        }
+        _ => print_human(&reports, printer, failures, unchecked),
     }
     Ok(exit)
+}
+
+/// One workflow command per failing, warning or unchecked entry, pointing
+/// at the entry's `digest` line in images.lock, or at its line in
+/// images.toml when the lock has not caught up with it.
+fn print_github(reports: &[Report], project: &Project) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let manifest_file = annotation_path(&project.manifest.path, &cwd);
+    let lock_file = annotation_path(&project.lock_path, &cwd);
+    let lock_lines = lock_lines(&project.lock_path);
+    let mut out = String::new();
+    for r in reports {
+        let (level, title, message) = match &r.outcome {
+            Outcome::Ok => continue,
+            Outcome::Drift(f) => {
+                let level = if r.is_failure() {
+                    Level::Error
+                } else {
+                    Level::Warning
+                };
+                let title = if r.is_failure() {
+                    f.kind.describe().to_string()
+                } else {
+                    format!("{} (mutable)", f.kind.describe())
+                };
+                let mut message = format!(
+                    "{} ({}): locked {}, now {}",
+                    r.name,
+                    r.reference,
+                    r.locked.as_deref().unwrap_or("-"),
+                    r.current.as_deref().unwrap_or("-")
+                );
+                if let Some(detail) = &f.detail {
+                    message.push('\n');
+                    message.push_str(detail);
+                }
+                (level, title, message)
+            }
+            Outcome::OutOfDate(why) => (
+                Level::Error,
+                "lock out of date".to_string(),
+                format!("{} ({}): {why}; run `images lock`", r.name, r.reference),
+            ),
+            Outcome::Unchecked(e) => (
+                Level::Warning,
+                "could not check".to_string(),
+                format!("{} ({}): {e}", r.name, r.reference),
+            ),
+        };
+        let (file, line) = match r.at {
+            Source::Manifest(line) => (manifest_file.clone(), Some(line)),
+            Source::Lock => (lock_file.clone(), lock_lines.get(&r.name).copied()),
+        };
+        let annotation = Annotation {
+            level,
+            file,
+            line,
+            title: format!("images verify: {title}"),
+            message,
+        };
+        out.push_str(&format!("{annotation}\n"));
+    }
+    write_stdout(&out);
+}
+
+/// Line of each entry in the lock file; empty when it cannot be read again
+/// (the annotation then names the file without a line).
+fn lock_lines(path: &Path) -> BTreeMap<String, usize> {
+    std::fs::read_to_string(path)
+        .map(|text| Lockfile::entry_lines(&text))
+        .unwrap_or_default()
 }
 
 fn json_report(reports: &[Report], exit: Exit) -> Value {
@@ -218,6 +313,11 @@ fn print_human(reports: &[Report], printer: Printer, failures: usize, unchecked:
         }
     }
     write_stdout(&out);
+    print_summary(reports, printer, failures, unchecked);
+}
+
+/// The closing count on stderr, an `error:` line when anything failed.
+fn print_summary(reports: &[Report], printer: Printer, failures: usize, unchecked: usize) {
     let warnings = reports.iter().filter(|r| r.is_warning()).count();
     let ok = reports
         .iter()

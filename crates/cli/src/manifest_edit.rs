@@ -1,0 +1,155 @@
+//! Editing images.toml in place for `images add` and `images remove`.
+//!
+//! Goes through `toml_edit`, which keeps everything it is not asked to
+//! change byte for byte: comments, blank lines, key order, alignment and
+//! quoting. A new entry is appended at the end of `[images]` in the short
+//! form (`name = "ref"`) when it has no options, else as an inline table.
+//! Removing an entry also removes the comment lines directly above it,
+//! which `toml_edit` treats as part of the entry (they describe it).
+
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
+
+/// What a new `[images]` entry says.
+pub struct NewEntry<'a> {
+    pub name: &'a str,
+    /// The reference as the user typed it (not canonicalized: the file is theirs).
+    pub reference: &'a str,
+    pub mutable: bool,
+    pub platforms: &'a [String],
+}
+
+/// `text` with `entry` appended to `[images]`, creating the table when the
+/// file has none. `text` must already be a valid manifest without `entry.name`.
+pub fn add_entry(text: &str, entry: &NewEntry) -> Result<String, String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
+    if !doc.contains_key("images") {
+        doc.insert("images", Item::Table(Table::new()));
+    }
+    let images = doc
+        .get_mut("images")
+        .and_then(Item::as_table_like_mut)
+        .ok_or_else(|| "`images` is not a table".to_string())?;
+    let value = if !entry.mutable && entry.platforms.is_empty() {
+        Value::from(entry.reference)
+    } else {
+        let mut table = InlineTable::new();
+        table.insert("image", Value::from(entry.reference));
+        if entry.mutable {
+            table.insert("mutable", Value::from(true));
+        }
+        if !entry.platforms.is_empty() {
+            let platforms: Array = entry.platforms.iter().map(String::as_str).collect();
+            table.insert("platforms", Value::Array(platforms));
+        }
+        table.fmt();
+        Value::InlineTable(table)
+    };
+    images.insert(entry.name, Item::Value(value));
+    Ok(doc.to_string())
+}
+
+/// `text` without the `[images]` entry `name`; `None` when there is no such entry.
+pub fn remove_entry(text: &str, name: &str) -> Result<Option<String>, String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
+    let removed = doc
+        .get_mut("images")
+        .and_then(Item::as_table_like_mut)
+        .and_then(|images| images.remove(name));
+    Ok(removed.map(|_| doc.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = "\
+# Our images.
+[images]
+web   = \"nginx:1.27\"   # the front end
+# The API, pinned for the release.
+api   = { image = \"ghcr.io/acme/api:v1.2.11\" }
+
+[registries.\"registry.internal:5000\"]
+insecure = true # plain HTTP
+";
+
+    fn entry<'a>(name: &'a str, reference: &'a str) -> NewEntry<'a> {
+        NewEntry {
+            name,
+            reference,
+            mutable: false,
+            platforms: &[],
+        }
+    }
+
+    #[test]
+    fn add_appends_to_images_and_keeps_everything_else() {
+        let out = add_entry(MANIFEST, &entry("db", "postgres:16")).expect("adds");
+        let expected = MANIFEST.replace("v1.2.11\" }\n", "v1.2.11\" }\ndb = \"postgres:16\"\n");
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn add_writes_options_as_an_inline_table() {
+        let platforms = ["linux/amd64".to_string(), "linux/arm64".to_string()];
+        let new = NewEntry {
+            mutable: true,
+            platforms: &platforms,
+            ..entry("base", "alpine:latest")
+        };
+        let out = add_entry("[images]\n", &new).expect("adds");
+        assert_eq!(
+            out,
+            "[images]\nbase = { image = \"alpine:latest\", mutable = true, platforms = [\"linux/amd64\", \"linux/arm64\"] }\n"
+        );
+    }
+
+    #[test]
+    fn add_quotes_names_that_are_not_bare_keys() {
+        let out = add_entry("[images]\n", &entry("my web", "nginx")).expect("adds");
+        assert_eq!(out, "[images]\n\"my web\" = \"nginx\"\n");
+    }
+
+    #[test]
+    fn add_creates_the_images_table_when_missing() {
+        assert_eq!(
+            add_entry("", &entry("web", "nginx")).expect("adds"),
+            "[images]\nweb = \"nginx\"\n"
+        );
+        let out = add_entry(
+            "# mine\n[registries.\"r:5000\"]\ninsecure = true\n",
+            &entry("web", "nginx"),
+        )
+        .expect("adds");
+        assert_eq!(
+            out,
+            "# mine\n[registries.\"r:5000\"]\ninsecure = true\n\n[images]\nweb = \"nginx\"\n"
+        );
+    }
+
+    #[test]
+    fn remove_drops_the_entry_and_its_comment_only() {
+        let out = remove_entry(MANIFEST, "api")
+            .expect("parses")
+            .expect("found");
+        assert_eq!(
+            out,
+            MANIFEST.replace(
+                "# The API, pinned for the release.\napi   = { image = \"ghcr.io/acme/api:v1.2.11\" }\n",
+                ""
+            )
+        );
+    }
+
+    #[test]
+    fn remove_of_an_unknown_name_is_none() {
+        assert_eq!(remove_entry(MANIFEST, "nope").expect("parses"), None);
+    }
+
+    #[test]
+    fn remove_handles_entries_written_as_tables() {
+        let text = "[images]\nweb = \"nginx\"\n\n[images.api]\nimage = \"acme/api:v1\"\n";
+        let out = remove_entry(text, "api").expect("parses").expect("found");
+        assert_eq!(out, "[images]\nweb = \"nginx\"\n");
+    }
+}

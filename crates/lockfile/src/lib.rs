@@ -20,6 +20,7 @@ mod check;
 mod diff;
 mod digest;
 mod lock;
+mod lock_fast;
 mod lock_lines;
 mod manifest;
 mod platform;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::lock::Lockfile;
-use crate::spanned_toml::{self, line_col, Node};
+use crate::spanned_toml::{self, LineIndex, Node};
 
 impl Lockfile {
     /// The 1-based line of each entry's `digest = …` key in lock `text`, by
@@ -32,6 +32,7 @@ impl Lockfile {
                 Node::Array(items) if key.as_str() == "image" => Some(items),
                 _ => None,
             });
+        let index = LineIndex::new(text);
         for item in items.into_iter().flatten() {
             let Node::Table(keys) = item.get_ref() else {
                 continue;
@@ -50,7 +51,7 @@ impl Lockfile {
                     .unwrap_or_else(|| digest_value.span()),
                 None => name_key.span.clone().unwrap_or_else(|| name_value.span()),
             };
-            lines.insert(name.clone(), line_col(text, span.start).0);
+            lines.insert(name.clone(), index.line(span.start));
         }
         lines
     }

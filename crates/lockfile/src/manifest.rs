@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::platform::Platform;
 use crate::reference::{is_valid_domain, Reference};
-use crate::spanned_toml::{self, key_span, line_col, one_of, Entry, Located, Node};
+use crate::spanned_toml::{self, key_span, line_col, one_of, Entry, LineIndex, Located, Node};
 
 /// The manifest's file name, looked for in the working directory and its
 /// parents.
@@ -84,7 +84,11 @@ impl Manifest {
     /// Parses manifest text; `path` is used for messages and to resolve
     /// relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
-        let cx = Context { text, path };
+        let cx = Context {
+            text,
+            path,
+            lines: LineIndex::new(text),
+        };
         let entries = spanned_toml::parse(text).map_err(|err| {
             let message = match duplicate_image(&err.message) {
                 Some(name) => format!(
@@ -262,6 +266,7 @@ impl fmt::Display for ManifestError {
 struct Context<'a> {
     text: &'a str,
     path: &'a Path,
+    lines: LineIndex,
 }
 
 impl Context<'_> {
@@ -303,7 +308,7 @@ impl Context<'_> {
         if name.is_empty() {
             return Err(self.invalid(key_span(entry), "image names must not be empty".to_owned()));
         }
-        let line = line_col(self.text, key_span(entry).start).0;
+        let line = self.lines.line(key_span(entry).start);
         let mut mutable = false;
         let mut platforms = Vec::new();
         let reference = match value.get_ref() {

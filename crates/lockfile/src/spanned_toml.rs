@@ -130,6 +130,27 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Line numbers for many offsets into one text: the line starts are found
+/// once, so numbering every entry of a 10,000-line file stays linear
+/// ([`line_col`] rescans the text and is for the single offset of an error).
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    /// 1-based line of `offset`.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset).max(1)
+    }
+}
+
 /// Quotes a list of keys for "expected `a`, `b` or `c`".
 pub(crate) fn one_of(keys: &[&str]) -> String {
     let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
@@ -363,6 +384,14 @@ mod tests {
         assert_eq!(line_col(text, text.find('=').map_or(0, |i| i)), (1, 3));
         assert_eq!(line_col(text, 7), (2, 2)); // inside `é`
         assert_eq!(line_col(text, 1000), (3, 1));
+        let index = LineIndex::new(text);
+        for offset in [0, 5, 6, 7, 1000] {
+            assert_eq!(
+                index.line(offset),
+                line_col(text, offset).0,
+                "offset {offset}"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,10 @@ pub(crate) struct Connection {
     pub auth: RegistryAuth,
     /// One authorization per repository, shared by every request to it.
     authorized: Arc<Mutex<HashMap<String, Arc<OnceCell<()>>>>>,
+    /// For anonymous access: whether the registry's `/v2/` drew no
+    /// challenge, and which repository's authorization asked. The ping is
+    /// the same for every repository, so one answer serves them all.
+    probe: Arc<OnceCell<(bool, String)>>,
 }
 
 impl Connection {
@@ -77,6 +81,7 @@ impl Connection {
             client: Arc::new(client),
             auth,
             authorized: Arc::default(),
+            probe: Arc::default(),
         }
     }
 
@@ -105,11 +110,34 @@ impl Connection {
             Arc::clone(map.entry(target.repository().to_string()).or_default())
         };
         cell.get_or_try_init(|| async {
-            let token = self
-                .client
-                .auth(target, &self.auth, RegistryOperation::Pull)
-                .await?;
-            if token.is_none() && self.auth == RegistryAuth::Anonymous {
+            let open = if self.auth == RegistryAuth::Anonymous {
+                let (open, prober) = self
+                    .probe
+                    .get_or_try_init(|| async {
+                        let token = self
+                            .client
+                            .auth(target, &self.auth, RegistryOperation::Pull)
+                            .await?;
+                        Ok::<_, oci_client::errors::OciDistributionError>((
+                            token.is_none(),
+                            target.repository().to_string(),
+                        ))
+                    })
+                    .await?;
+                if !open && prober != target.repository() {
+                    // A registry that challenges: a token per repository.
+                    self.client
+                        .auth(target, &self.auth, RegistryOperation::Pull)
+                        .await?;
+                }
+                *open
+            } else {
+                self.client
+                    .auth(target, &self.auth, RegistryOperation::Pull)
+                    .await?;
+                false
+            };
+            if open {
                 self.client
                     .tokens
                     .insert(

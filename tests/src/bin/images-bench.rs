@@ -12,6 +12,10 @@
 //! request per tag, keep-alive, J in flight), cold `images lock`,
 //! `images verify`, `images lock` with nothing changed, and
 //! `skopeo inspect` 8 in parallel (on a sample of S tags, scaled to N).
+//!
+//! `images-bench --serve N DIR` only sets up: registry, N tags, and
+//! DIR/images.toml, then waits until killed, so a profiler can be pointed
+//! at `images verify` run in DIR (see docs/performance.md).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -34,6 +38,7 @@ fn main() -> anyhow::Result<()> {
     let mut sizes = Vec::new();
     let mut jobs = 16;
     let mut skopeo_sample = 400;
+    let mut serve: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -44,14 +49,29 @@ fn main() -> anyhow::Result<()> {
                     .context("--skopeo-sample needs a number")?
                     .parse()?
             }
+            "--serve" => serve = Some(args.next().context("--serve needs N and DIR")?.into()),
             "-h" | "--help" => {
-                println!("usage: images-bench [N...] [--jobs J] [--skopeo-sample S]");
+                println!("usage: images-bench [N...] [--jobs J] [--skopeo-sample S]\n       images-bench N --serve DIR");
                 return Ok(());
             }
             n => sizes.push(
                 n.parse::<usize>()
                     .with_context(|| format!("not a size: {n}"))?,
             ),
+        }
+    }
+    if let Some(dir) = serve {
+        let n = sizes.first().copied().unwrap_or(1000);
+        let registry = Registry::start()?;
+        let tags = push_tags(&registry, n)?;
+        write_manifest(&dir, &registry.addr(), &tags)?;
+        println!(
+            "ready: {n} tags on {}; images.toml in {}",
+            registry.addr(),
+            dir.display()
+        );
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
         }
     }
     if sizes.is_empty() {
@@ -110,12 +130,7 @@ fn bench_size(
     eprintln!("  pushed in {:.1}s", started.elapsed().as_secs_f64());
 
     let dir = tempfile::tempdir()?;
-    let mut manifest = String::from("[images]\n");
-    for (repo, tag) in &tags {
-        let name = format!("{}-{tag}", repo.replace('/', "-"));
-        manifest.push_str(&format!("{name} = \"{}/{repo}:{tag}\"\n", registry.addr()));
-    }
-    std::fs::write(dir.path().join("images.toml"), manifest)?;
+    write_manifest(dir.path(), &registry.addr(), &tags)?;
 
     let base = format!("http://{}", registry.addr());
     let get = runtime.block_on(raw_baseline(&base, &tags, jobs, reqwest::Method::GET))?;
@@ -203,6 +218,18 @@ fn bench_size(
         );
     }
     Ok((lock.wall, verify.wall))
+}
+
+/// An images.toml declaring every tag.
+fn write_manifest(dir: &Path, addr: &str, tags: &[(String, String)]) -> anyhow::Result<()> {
+    let mut manifest = String::from("[images]\n");
+    for (repo, tag) in tags {
+        let name = format!("{}-{tag}", repo.replace('/', "-"));
+        manifest.push_str(&format!("{name} = \"{addr}/{repo}:{tag}\"\n"));
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("images.toml"), manifest)?;
+    Ok(())
 }
 
 /// Pushes `n` tags: per repository one image of each kind, then the

@@ -11,6 +11,7 @@ mod faults;
 mod list;
 mod lock;
 mod output;
+mod pin;
 mod requests;
 mod snapshot;
 mod support;

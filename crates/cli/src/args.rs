@@ -115,6 +115,40 @@ pub enum Command {
         after_help = "Examples:\n  images completions bash > ~/.local/share/bash-completion/completions/images\n  images completions zsh > ~/.zfunc/_images\n  images completions fish > ~/.config/fish/completions/images.fish"
     )]
     Completions(CompletionsArgs),
+    /// Write locked digests into Dockerfiles, compose files, Kubernetes manifests and workflows (offline)
+    #[command(after_help = PIN_HELP)]
+    Pin(PinArgs),
+}
+
+const PIN_HELP: &str = "\
+Examples:
+  images pin                           pin every reference found under the directory of images.toml
+  images pin Dockerfile deploy/        only these files and directories
+  images pin --check                   CI: exit 1 listing file:line of each reference not pinned
+  images pin --check --format github   the same, as GitHub Actions annotations
+  images pin --discover                images.toml lines for references it does not declare
+
+Reads Dockerfile, Dockerfile.*, *.dockerfile, compose.yaml, docker-compose*.yml,
+.github/workflows/*.yml and YAML files with Kubernetes' apiVersion and kind,
+skipping .git, target, node_modules and what git ignores. Only the image text
+is replaced; every other byte of a file is kept.
+
+Exit status: 0 all pinned; 1 a reference is not pinned (--check) or its lock
+entry is out of date; 2 a file could not be read or parsed (it is left
+untouched), or bad images.toml/images.lock.";
+
+/// Arguments of `images pin`.
+#[derive(Debug, ClapArgs)]
+pub struct PinArgs {
+    /// Files or directories to read (default: the usual files under the directory of images.toml)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Change nothing; exit 1 listing each reference not pinned to its locked digest
+    #[arg(long)]
+    pub check: bool,
+    /// List references images.toml does not declare, as lines to paste into it
+    #[arg(long, conflicts_with = "check")]
+    pub discover: bool,
 }
 
 const DIFF_HELP: &str = "\

@@ -7,6 +7,7 @@ mod git;
 mod github;
 mod manifest_edit;
 mod output;
+mod pin;
 mod progress;
 mod project;
 

@@ -5,6 +5,7 @@ mod completions;
 mod diff;
 mod list;
 mod lock;
+mod pin;
 mod remove;
 mod verify;
 
@@ -28,6 +29,7 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         Command::Add(add_args) => add::run(&args.global, add_args, printer),
         Command::Remove(remove_args) => remove::run(&args.global, remove_args, printer),
         Command::Completions(shell) => completions::run(shell),
+        Command::Pin(pin_args) => pin::run(&args.global, pin_args, printer),
     }
 }
 
@@ -43,6 +45,7 @@ fn check_format(args: &Args) -> Result<(), Failure> {
         Command::Add(_) => ("add", &[Text, Json]),
         Command::Remove(_) => ("remove", &[Text, Json]),
         Command::Completions(_) => ("completions", &[Text]),
+        Command::Pin(_) => ("pin", &[Text, Json, Github]),
     };
     let format = args.global.format;
     if supported.contains(&format) {

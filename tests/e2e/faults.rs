@@ -4,14 +4,14 @@ use images_testkit::{Fault, FaultProxy, Fixture, Kind, Registry};
 
 use crate::support::Project;
 
-struct Setup {
-    reg: Registry,
-    proxy: FaultProxy,
-    project: Project,
+pub(crate) struct Setup {
+    pub reg: Registry,
+    pub proxy: FaultProxy,
+    pub project: Project,
 }
 
 /// `api` pushed to the registry and declared through the proxy's address.
-fn setup(kind: Kind) -> Setup {
+pub(crate) fn setup(kind: Kind) -> Setup {
     let reg = Registry::start().expect("start the test registry");
     reg.push("acme/api", "v1", &Fixture::new(kind, "api"))
         .expect("push");

@@ -8,6 +8,8 @@ mod bad_input;
 mod diff;
 mod edit;
 mod faults;
+mod hostile;
+mod interrupt;
 mod list;
 mod lock;
 mod output;

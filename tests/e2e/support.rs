@@ -21,7 +21,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Run {
+    pub fn from(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -63,6 +63,12 @@ impl Project {
         self.dir.path()
     }
 
+    /// The `DOCKER_CONFIG` directory `images` runs with (empty at first):
+    /// write a `config.json` there to give it credentials.
+    pub fn docker_config_dir(&self) -> &Path {
+        self.docker_config.path()
+    }
+
     pub fn lock_path(&self) -> PathBuf {
         self.dir.path().join("images.lock")
     }
@@ -84,7 +90,14 @@ impl Project {
 
     /// Runs `images ARGS` in the project directory.
     pub fn images(&self, args: &[&str]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_images"))
+        Run::from(self.command(args).output().expect("run images"))
+    }
+
+    /// The command [`Project::images`] runs, for a test that must spawn
+    /// it and act while it runs (interrupt it, watch its memory).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_images"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("DOCKER_CONFIG", self.docker_config.path())
@@ -93,10 +106,8 @@ impl Project {
                 self.docker_config.path().join("auth.json"),
             )
             .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run images");
-        Run::from(output)
+            .env_remove("RUST_LOG");
+        command
     }
 }
 

@@ -88,6 +88,24 @@ pub enum Fault {
         /// The delay before each answer, in milliseconds.
         delay_ms: u64,
     },
+    /// Manifest GET answers: 200 with a manifest `Content-Type`, no
+    /// `Content-Length`, and a body that never ends (the start of a JSON
+    /// manifest, then whitespace, as fast as the client reads), until the
+    /// client hangs up or the proxy is dropped. HEAD is relayed.
+    Endless,
+    /// Manifest answers: `status` (301, 302, 307, 308) with
+    /// `Location: {location}{path}`, where `path` is the request's own
+    /// target, so the redirect leads to the same path on another server.
+    /// The registry is not asked.
+    Redirect {
+        /// The redirect status.
+        status: u16,
+        /// Scheme and authority to send the client to, e.g.
+        /// `http://127.0.0.1:PORT`.
+        location: String,
+    },
+    /// Manifest answers: relayed with `Content-Type` replaced by this.
+    ContentType(String),
 }
 
 /// A fault-injecting HTTP/1.1 proxy on a free 127.0.0.1 port, forwarding to
@@ -104,6 +122,8 @@ struct Shared {
     addr: String,
     state: Mutex<State>,
     log: Mutex<Vec<String>>,
+    /// The request heads behind `log`, one for one.
+    heads: Mutex<Vec<Vec<(String, String)>>>,
     stopping: AtomicBool,
     /// Open client connections, to shut them down when the proxy stops.
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -123,6 +143,7 @@ enum Plan {
     Answer(Head, Vec<u8>),
     Reset,
     Hang,
+    Endless,
 }
 
 impl FaultProxy {
@@ -143,6 +164,7 @@ impl FaultProxy {
                 remaining: 0,
             }),
             log: Mutex::new(Vec::new()),
+            heads: Mutex::new(Vec::new()),
             stopping: AtomicBool::new(false),
             connections: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
@@ -185,6 +207,24 @@ impl FaultProxy {
         lock(&self.shared.log).clone()
     }
 
+    /// For every request seen so far (as in [`requests`](Self::requests)),
+    /// the value of its header `name` (case-insensitive), if it had one:
+    /// e.g. which requests carried an `Authorization`.
+    pub fn request_header(&self, name: &str) -> Vec<(String, Option<String>)> {
+        let log = lock(&self.shared.log);
+        let heads = lock(&self.shared.heads);
+        log.iter()
+            .zip(heads.iter())
+            .map(|(line, headers)| {
+                let value = headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone());
+                (line.clone(), value)
+            })
+            .collect()
+    }
+
     /// How many client connections the proxy has accepted: fewer than
     /// [`requests`](Self::requests) when the client keeps connections alive.
     pub fn connections(&self) -> u64 {
@@ -194,6 +234,7 @@ impl FaultProxy {
     /// Forgets the requests seen so far.
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
+        lock(&self.shared.heads).clear();
     }
 }
 
@@ -267,11 +308,17 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
         } else {
             !request.connection_has("close")
         };
-        lock(&shared.log).push(format!("{method} {target}"));
+        {
+            // Both logs under one order of locking, so they stay aligned.
+            let mut log = lock(&shared.log);
+            let mut heads = lock(&shared.heads);
+            log.push(format!("{method} {target}"));
+            heads.push(request.headers.clone());
+        }
         let manifest = target.contains("/manifests/");
         let is_head = method.eq_ignore_ascii_case("HEAD");
 
-        let (mut head, mut body, fault) = match plan(shared, &method, manifest) {
+        let (mut head, mut body, fault) = match plan(shared, &method, &target, manifest) {
             Plan::Reset => {
                 let _ = client.shutdown(Shutdown::Both);
                 return Ok(());
@@ -284,6 +331,11 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
                 return Ok(());
             }
             Plan::Answer(head, body) => (head, body, Fault::None),
+            Plan::Endless => {
+                endless(shared, &mut client);
+                let _ = client.shutdown(Shutdown::Both);
+                return Ok(());
+            }
             Plan::Relay(fault) => match relay(shared, &request, &body, &method) {
                 Ok((head, body)) => (head, body, fault),
                 // What a gateway answers when the registry is down or broke
@@ -332,6 +384,7 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
                 head.set("Docker-Content-Digest", digest)
             }
             Fault::DropDigestHeader if manifest => head.remove("docker-content-digest"),
+            Fault::ContentType(content_type) if manifest => head.set("Content-Type", content_type),
             Fault::Slow { delay_ms } => std::thread::sleep(Duration::from_millis(*delay_ms)),
             Fault::Truncate if get_manifest => {
                 client.write_all(&head.to_bytes())?;
@@ -352,7 +405,7 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
 }
 
 /// Decides, under the lock, what the active fault does to this request.
-fn plan(shared: &Shared, method: &str, manifest: bool) -> Plan {
+fn plan(shared: &Shared, method: &str, target: &str, manifest: bool) -> Plan {
     let mut state = lock(&shared.state);
     let counted = state.remaining > 0;
     match state.fault.clone() {
@@ -384,7 +437,46 @@ fn plan(shared: &Shared, method: &str, manifest: bool) -> Plan {
             let (head, body) = made_up(status, &content_type, body);
             Plan::Answer(head, body)
         }
+        Fault::Endless if manifest && !method.eq_ignore_ascii_case("HEAD") => Plan::Endless,
+        Fault::Redirect { status, location } if manifest => {
+            let (mut head, body) = made_up(status, "text/plain; charset=utf-8", Vec::new());
+            head.headers
+                .push(("Location".into(), format!("{location}{target}")));
+            Plan::Answer(head, body)
+        }
         fault => Plan::Relay(fault),
+    }
+}
+
+/// Streams a manifest answer that never ends: a close-delimited body (no
+/// `Content-Length`, no chunking), the start of a JSON manifest and then
+/// whitespace, until the client hangs up or the proxy stops.
+fn endless(shared: &Shared, client: &mut TcpStream) {
+    let head = Head {
+        start: "HTTP/1.1 200 OK".into(),
+        headers: vec![
+            (
+                "Content-Type".into(),
+                "application/vnd.oci.image.manifest.v1+json".into(),
+            ),
+            ("Connection".into(), "close".into()),
+            (
+                "Docker-Distribution-Api-Version".into(),
+                "registry/2.0".into(),
+            ),
+        ],
+    };
+    let filler = vec![b' '; 64 * 1024];
+    let written = client
+        .write_all(&head.to_bytes())
+        .and_then(|()| client.write_all(br#"{"schemaVersion":2,"layers":["#));
+    if written.is_err() {
+        return;
+    }
+    while !shared.stopping.load(Ordering::SeqCst) {
+        if client.write_all(&filler).is_err() {
+            return;
+        }
     }
 }
 

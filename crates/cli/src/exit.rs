@@ -16,6 +16,8 @@ pub enum Exit {
     BadInput = 2,
     /// Could not check: network, TLS, auth, registry error.
     Unavailable = 3,
+    /// Stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+    Interrupted = 130,
 }
 
 /// A command that could not do its job: what to print and how to exit.

@@ -5,6 +5,7 @@ mod commands;
 mod exit;
 mod git;
 mod github;
+mod interrupt;
 mod manifest_edit;
 mod output;
 mod pin;

@@ -167,6 +167,18 @@ impl ResolveError {
         }
     }
 
+    /// Whether the registry asked us to slow down (429 Too Many Requests).
+    pub(crate) fn is_rate_limit(&self) -> bool {
+        matches!(
+            self,
+            ResolveError::RateLimited { .. }
+                | ResolveError::Registry {
+                    status: Some(429),
+                    ..
+                }
+        )
+    }
+
     /// Translates an `oci-client` error for `reference` on `registry`.
     pub(crate) fn from_oci(err: OciDistributionError, registry: &str, reference: &str) -> Self {
         let registry = registry.to_string();

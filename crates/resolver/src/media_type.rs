@@ -62,7 +62,11 @@ struct RawPlatform {
 /// Reads the kind and the platform children of a manifest body.
 ///
 /// The media type comes from the body, not the `Content-Type` header: it is
-/// covered by the digest, the header is not.
+/// covered by the digest, the header is not. So a wrong header (a proxy
+/// answering `text/plain` with a valid manifest) is ignored rather than
+/// refused: refusing it would add no protection, since anyone able to
+/// change the header could not change the body without changing its
+/// digest. `oci-client` does not look at the header either.
 pub(crate) fn inspect(body: &[u8], reference: &str) -> Result<Inspected, ResolveError> {
     let invalid = |reason: String| ResolveError::InvalidManifest {
         reference: reference.to_string(),
@@ -207,5 +211,76 @@ mod tests {
         assert!(platform_matches(&want, &offer));
         let amd: Platform = "linux/amd64".parse().expect("platform");
         assert!(!platform_matches(&want, &amd));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// JSON values shaped like manifests: the keys `inspect` reads,
+        /// with values of every JSON type, nested a little.
+        fn manifest_like() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                prop_oneof![
+                    Just(OCI_INDEX.to_string()),
+                    Just(DOCKER_MANIFEST_LIST.to_string()),
+                    Just(OCI_MANIFEST.to_string()),
+                    Just(DOCKER_MANIFEST_V2.to_string()),
+                    Just("application/vnd.docker.distribution.manifest.v1+prettyjws".to_string()),
+                    Just(format!("sha256:{}", "a".repeat(64))),
+                    "sha256:[0-9a-f]{0,70}",
+                    Just("linux".to_string()),
+                    Just("unknown".to_string()),
+                    any::<String>(),
+                ]
+                .prop_map(serde_json::Value::from),
+            ];
+            let key = prop_oneof![
+                Just("schemaVersion".to_string()),
+                Just("mediaType".to_string()),
+                Just("manifests".to_string()),
+                Just("config".to_string()),
+                Just("layers".to_string()),
+                Just("digest".to_string()),
+                Just("platform".to_string()),
+                Just("os".to_string()),
+                Just("architecture".to_string()),
+                Just("variant".to_string()),
+                "[a-z]{1,5}",
+            ];
+            leaf.prop_recursive(4, 48, 6, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map(key.clone(), inner, 0..6)
+                        .prop_map(|m| { serde_json::Value::Object(m.into_iter().collect()) }),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn inspect_never_panics_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = inspect(&body, "r");
+            }
+
+            #[test]
+            fn inspect_never_panics_on_manifest_shaped_json(mut value in manifest_like(), schema in prop_oneof![Just(1i64), Just(2), any::<i64>()]) {
+                // Most cases should get past the schemaVersion check.
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("schemaVersion".into(), schema.into());
+                }
+                let body = serde_json::to_vec(&value).unwrap_or_default();
+                if let Ok(inspected) = inspect(&body, "r") {
+                    // Whatever it accepts is one of the four pinnable kinds.
+                    prop_assert!(MANIFEST_MEDIA_TYPES.contains(&inspected.media_type.as_str()));
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,22 @@ use crate::ResolveError;
 /// How transient failures (429, 5xx, resets, timeouts) are retried.
 ///
 /// `oci-client` has no retry policy of its own, so every call the resolver
-/// makes goes through [`RetryPolicy::run`].
+/// makes goes through [`RetryPolicy::run`]. A call gives up after
+/// `attempts` tries, so the time one reference can take is bounded by
+/// `attempts` request timeouts plus the delays between them (with the
+/// defaults and a 30 s timeout: 4 x 30 s + at most 7 s).
+///
+/// `Retry-After` is not honoured, because `oci-client` 0.18 does not let
+/// us see it: its errors for a 429 or 5xx (`RegistryError`, `ServerError`)
+/// carry the status, the URL and the body, never the response headers, and
+/// it offers no hook on the response. Reading the header would take a
+/// second HTTP client beside it, which the design rules out. Instead a 429
+/// backs off from [`RetryPolicy::rate_limit_delay`], longer than other
+/// transient failures: registries that throttle in bursts (GHCR, ECR,
+/// Quay) ask for about a second. A registry that asks for longer than the
+/// delays add up to (Docker Hub's pull limit lasts hours) ends the run
+/// with a rate-limit error, exit 3, which is also what waiting it out in
+/// CI would amount to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
@@ -17,6 +32,10 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Upper bound for one delay.
     pub max_delay: Duration,
+    /// Delay before the first retry of a 429 Too Many Requests; doubled
+    /// for each later one, capped by `max_delay`. Stands in for the
+    /// `Retry-After` we cannot read (see above).
+    pub rate_limit_delay: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -25,6 +44,7 @@ impl Default for RetryPolicy {
             attempts: 4,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            rate_limit_delay: Duration::from_secs(1),
         }
     }
 }
@@ -40,7 +60,11 @@ impl RetryPolicy {
         loop {
             match call().await {
                 Err(err) if err.is_transient() && attempt < self.attempts.max(1) => {
-                    let delay = self.delay(attempt);
+                    let delay = if err.is_rate_limit() {
+                        self.backoff(self.rate_limit_delay, attempt)
+                    } else {
+                        self.delay(attempt)
+                    };
                     tracing::debug!(%what, attempt, ?delay, error = %err, "retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -53,8 +77,12 @@ impl RetryPolicy {
     /// Exponential backoff with "full jitter" in the upper half, so many
     /// clients that failed together do not retry together.
     fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
+        self.backoff(self.base_delay, attempt)
+    }
+
+    /// `base` doubled per earlier retry, capped, jittered in the upper half.
+    fn backoff(&self, base: Duration, attempt: u32) -> Duration {
+        let exp = base
             .saturating_mul(1u32 << (attempt - 1).min(16))
             .min(self.max_delay);
         let half = exp / 2;
@@ -86,10 +114,52 @@ mod tests {
             attempts: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
+            rate_limit_delay: Duration::from_millis(400),
         };
         let d1 = p.delay(1);
         assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
         let d9 = p.delay(9);
         assert!(d9 >= Duration::from_millis(500) && d9 <= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn rate_limits_back_off_from_a_longer_first_delay_under_the_same_cap() {
+        let p = RetryPolicy::default();
+        let first = p.backoff(p.rate_limit_delay, 1);
+        assert!(first >= p.rate_limit_delay / 2 && first <= p.rate_limit_delay);
+        assert!(first > p.delay(1));
+        let late = p.backoff(p.rate_limit_delay, 12);
+        assert!(late <= p.max_delay);
+    }
+
+    #[test]
+    fn retries_of_a_rate_limit_wait_longer_than_other_retries() {
+        let p = RetryPolicy {
+            attempts: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_secs(5),
+            rate_limit_delay: Duration::from_millis(300),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let timed = |err: ResolveError| {
+            let started = std::time::Instant::now();
+            let result: Result<(), ResolveError> =
+                runtime.block_on(p.run("r", || std::future::ready(Err(err.clone()))));
+            assert!(result.is_err());
+            started.elapsed()
+        };
+        let limited = timed(ResolveError::RateLimited {
+            registry: "r".into(),
+        });
+        let unavailable = timed(ResolveError::Registry {
+            registry: "r".into(),
+            status: Some(503),
+            message: "busy".into(),
+        });
+        assert!(limited >= Duration::from_millis(150), "{limited:?}");
+        assert!(unavailable < Duration::from_millis(100), "{unavailable:?}");
     }
 }

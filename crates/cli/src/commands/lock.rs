@@ -122,9 +122,13 @@ pub fn lock_project(
             .collect();
         printer.status(&format!("Resolving {} image(s)", requests.len()));
         let progress = Progress::new(requests.len(), "Resolving", printer.quiet);
-        let results = super::runtime()?
-            .block_on(resolver.resolve_many_with_progress(&requests, &|| progress.tick()));
+        let results = crate::interrupt::block_on(
+            &super::runtime()?,
+            resolver.resolve_many_with_progress(&requests, &|| progress.tick()),
+            &format!("{LOCK_FILE} was not changed"),
+        );
         progress.finish();
+        let results = results?;
         let mut failures = Vec::new();
         for (spec, result) in plan.resolve.iter().zip(results) {
             match result {

@@ -14,7 +14,7 @@
 //! `skopeo inspect` 8 in parallel (on a sample of S tags, scaled to N).
 //!
 //! `images-bench --serve N DIR` only sets up: registry, N tags, and
-//! DIR/images.toml, then waits until killed, so a profiler can be pointed
+//! DIR/images.toml, then waits for Enter, so a profiler can be pointed
 //! at `images verify` run in DIR (see docs/performance.md).
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! One test binary for all scenarios keeps link time down; each module is a
 //! group of behaviours.
 
+mod auth;
 mod bad_input;
 mod diff;
 mod edit;
@@ -17,4 +18,5 @@ mod pin;
 mod requests;
 mod snapshot;
 mod support;
+mod tls;
 mod verify;

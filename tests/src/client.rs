@@ -46,6 +46,8 @@ pub struct Served {
 #[derive(Clone)]
 pub struct RegistryClient {
     addr: String,
+    /// `http` or `https`.
+    scheme: &'static str,
     credentials: Option<(String, String)>,
     http: Client,
 }
@@ -63,18 +65,34 @@ impl std::fmt::Debug for RegistryClient {
 impl RegistryClient {
     /// A client for the registry at `addr` (`host:port`), without credentials.
     pub fn new(addr: &str) -> anyhow::Result<RegistryClient> {
+        RegistryClient::build(addr, None)
+    }
+
+    /// A client for a registry serving HTTPS at `addr`, trusting only the
+    /// CA certificate (PEM) at `ca`.
+    pub fn new_https(addr: &str, ca: &std::path::Path) -> anyhow::Result<RegistryClient> {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        RegistryClient::build(addr, Some(pem))
+    }
+
+    fn build(addr: &str, ca_pem: Option<Vec<u8>>) -> anyhow::Result<RegistryClient> {
+        let scheme = if ca_pem.is_some() { "https" } else { "http" };
         let http = off_runtime(|| {
-            Client::builder()
+            let mut builder = Client::builder()
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(30))
                 // A registry redirecting us elsewhere would be a bug in the
                 // test setup; surface it instead of following it.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
+                .redirect(reqwest::redirect::Policy::none());
+            if let Some(pem) = &ca_pem {
+                builder = builder.tls_certs_only([reqwest::Certificate::from_pem(pem)?]);
+            }
+            builder.build()
         })
         .context("building the HTTP client")?;
         Ok(RegistryClient {
             addr: addr.to_string(),
+            scheme,
             credentials: None,
             http,
         })
@@ -182,7 +200,7 @@ impl RegistryClient {
             .request(method, url)
             .header("Accept", ACCEPT_ALL_MANIFESTS);
         off_runtime(|| {
-            let response = self.authorized(request).send()?;
+            let response = self.execute(request)?;
             let header = |name: &str| {
                 response
                     .headers()
@@ -194,7 +212,7 @@ impl RegistryClient {
             let content_type = header("content-type");
             let digest_header = header("docker-content-digest");
             let body = response.bytes()?.to_vec();
-            Ok::<_, reqwest::Error>(Served {
+            Ok::<_, anyhow::Error>(Served {
                 status,
                 content_type,
                 digest_header,
@@ -262,7 +280,7 @@ impl RegistryClient {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     fn authorized(&self, request: RequestBuilder) -> RequestBuilder {
@@ -273,8 +291,45 @@ impl RegistryClient {
     }
 
     fn send(&self, request: RequestBuilder) -> anyhow::Result<Response> {
-        let request = self.authorized(request);
-        off_runtime(|| request.send()).with_context(|| format!("request to {}", self.addr))
+        off_runtime(|| self.execute(request)).with_context(|| format!("request to {}", self.addr))
+    }
+
+    /// Sends `request` with the credentials; a 401 with a `Bearer`
+    /// challenge (a registry in `auth: token` mode) fetches a token from
+    /// the realm with those credentials and sends the request once more.
+    fn execute(&self, request: RequestBuilder) -> anyhow::Result<Response> {
+        let again = request.try_clone();
+        let response = self.authorized(request).send()?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let challenge = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(challenge_params);
+        let (Some(challenge), Some(again)) = (challenge, again) else {
+            return Ok(response);
+        };
+        let realm = challenge
+            .iter()
+            .find(|(k, _)| k == "realm")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| anyhow!("a Bearer challenge without a realm"))?;
+        let query: Vec<String> = challenge
+            .iter()
+            .filter(|(k, _)| k == "service" || k == "scope")
+            .map(|(k, v)| format!("{k}={}", form_encode(v)))
+            .collect();
+        let url = format!("{realm}?{}", query.join("&"));
+        let answer = self.authorized(self.http.get(&url)).send()?;
+        let answer = expect_status(answer, StatusCode::OK, &format!("GET {realm}"))?;
+        let json: serde_json::Value = serde_json::from_slice(&answer.bytes()?)?;
+        let token = json["token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("GET {realm}: no `token` in the answer"))?;
+        Ok(again.bearer_auth(token).send()?)
     }
 }
 
@@ -287,6 +342,41 @@ fn expect_status(response: Response, status: StatusCode, what: &str) -> anyhow::
     let got = response.status();
     let body = off_runtime(|| response.text()).unwrap_or_default();
     bail!("{what}: expected {status}, registry answered {got}: {body}")
+}
+
+/// `%XX` for everything but unreserved characters.
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The `key="value"` pairs of a challenge; values may hold commas
+/// (`scope="repository:a:pull,push"`).
+fn challenge_params(text: &str) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let mut rest = text.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key.trim().trim_start_matches(',').trim().to_string();
+        let (value, after) = match after.strip_prefix('"') {
+            Some(quoted) => match quoted.split_once('"') {
+                Some((value, after)) => (value.to_string(), after),
+                None => (quoted.to_string(), ""),
+            },
+            None => match after.split_once(',') {
+                Some((value, after)) => (value.trim().to_string(), after),
+                None => (after.trim().to_string(), ""),
+            },
+        };
+        params.push((key, value));
+        rest = after;
+    }
+    params
 }
 
 /// Runs `f` on a fresh thread, outside any async runtime the caller may be

@@ -26,6 +26,8 @@ mod http;
 mod layer;
 mod proxy;
 mod registry;
+mod tls;
+mod token_server;
 
 pub use client::{Pushed, RegistryClient, Served};
 pub use fixture::{
@@ -33,3 +35,5 @@ pub use fixture::{
 };
 pub use proxy::{Fault, FaultProxy};
 pub use registry::{find_on_path, Registry, RegistryOptions, MISSING_REGISTRY};
+pub use tls::{ServerTls, TestCa};
+pub use token_server::{Flaw, TokenAuth, TokenRequest, TokenServer, TOKEN_ISSUER, TOKEN_SERVICE};

@@ -3,6 +3,8 @@
 
 use crate::client::{Pushed, RegistryClient};
 use crate::fixture::Fixture;
+use crate::tls::ServerTls;
+use crate::token_server::TokenAuth;
 use anyhow::{bail, Context as _};
 use std::fs;
 use std::net::TcpListener;
@@ -47,6 +49,13 @@ pub struct RegistryOptions {
     /// `(user, password)`: require HTTP basic auth, checked against a
     /// bcrypt htpasswd file made with `htpasswd -Bbn`.
     pub htpasswd: Option<(String, String)>,
+    /// Serve HTTPS (`http.tls`) with this certificate and key; the
+    /// harness's own client trusts its CA.
+    pub tls: Option<ServerTls>,
+    /// Require bearer tokens from a [`TokenServer`](crate::TokenServer)
+    /// (`auth: token`); the harness's client fetches tokens with the
+    /// server's credentials.
+    pub token: Option<TokenAuth>,
 }
 
 impl RegistryOptions {
@@ -71,6 +80,25 @@ impl RegistryOptions {
                 yaml_path(&file)?
             ));
         }
+        if let Some(tls) = &self.tls {
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                yaml_path(&tls.certificate)?,
+                yaml_path(&tls.key)?
+            ));
+        }
+        if let Some(token) = &self.token {
+            if self.htpasswd.is_some() {
+                bail!("a registry takes one of `htpasswd` and `token`, not both");
+            }
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                serde_json::Value::String(token.realm.clone()),
+                serde_json::Value::String(token.service.clone()),
+                serde_json::Value::String(token.issuer.clone()),
+                yaml_path(&token.root_certificates)?
+            ));
+        }
         let path = dir.join("config.yml");
         fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
@@ -92,6 +120,7 @@ impl RegistryOptions {
 pub struct Registry {
     child: Option<Child>,
     port: u16,
+    tls: bool,
     client: RegistryClient,
     storage: PathBuf,
     log: PathBuf,
@@ -130,8 +159,16 @@ impl Registry {
                 None => free_port()?,
             };
             let config = options.write_config(dir.path(), port, &storage)?;
-            let mut client = RegistryClient::new(&format!("127.0.0.1:{port}"))?;
-            if let Some((user, password)) = &options.htpasswd {
+            let addr = format!("127.0.0.1:{port}");
+            let mut client = match &options.tls {
+                Some(tls) => RegistryClient::new_https(&addr, &tls.ca)?,
+                None => RegistryClient::new(&addr)?,
+            };
+            let credentials = options
+                .htpasswd
+                .as_ref()
+                .or(options.token.as_ref().and_then(|t| t.credentials.as_ref()));
+            if let Some((user, password)) = credentials {
                 client = client.with_credentials(user, password);
             }
             let log_file =
@@ -149,6 +186,7 @@ impl Registry {
                     return Ok(Registry {
                         child: Some(child),
                         port,
+                        tls: options.tls.is_some(),
                         client,
                         storage,
                         log,
@@ -189,9 +227,10 @@ impl Registry {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://` when it serves TLS.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// A client for this registry, with its credentials when auth is on.

@@ -75,6 +75,15 @@ impl Project {
             ..ResolverConfig::default()
         };
         for (registry, settings) in &self.manifest.registries {
+            if settings.insecure && settings.ca.is_some() {
+                // A CA means TLS; `insecure` means plain HTTP. Picking one
+                // silently would either ignore the CA or downgrade.
+                return Err(Failure::bad_input(format!(
+                    "registry `{registry}` in `{}` has both `insecure = true` (plain HTTP) and `ca` (HTTPS with that CA)",
+                    self.manifest.path.display()
+                ))
+                .with_hint("remove `insecure` to reach it over HTTPS, or `ca` for plain HTTP"));
+            }
             let ca_pem = match &settings.ca {
                 Some(ca) => Some(std::fs::read(ca).map_err(|e| {
                     Failure::bad_input(format!(

@@ -19,9 +19,30 @@ use crate::ResolveError;
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
 /// Where credentials come from, read once per run.
+///
+/// The files are read in podman's order, then Docker's:
+/// `$REGISTRY_AUTH_FILE` (or, when unset, `$XDG_RUNTIME_DIR/containers/auth.json`),
+/// `$XDG_CONFIG_HOME/containers/auth.json` (default `~/.config/...`), then
+/// `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`). The first
+/// file with credentials for a registry wins; none means anonymous.
+///
+/// Within one file, as in Docker: a `credHelpers` entry for the registry
+/// runs that helper; otherwise an `auths` entry with credentials is used;
+/// otherwise `credsStore` runs. (Docker asks `credsStore` before `auths`,
+/// but `docker login` never writes credentials to `auths` when a store is
+/// set, so a filled `auths` entry beside a store was put there on purpose,
+/// typically a CI job writing config.json by hand.)
 #[derive(Debug, Clone, Default)]
 pub struct CredentialStore {
     files: Vec<ConfigFile>,
+}
+
+/// Credentials found for a registry, and where they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub auth: RegistryAuth,
+    /// `` `path` `` or `` credential helper `docker-credential-x` ``; `None` for anonymous.
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,29 +77,40 @@ impl std::fmt::Debug for AuthEntry {
 
 #[derive(Deserialize)]
 struct HelperAnswer {
-    #[serde(rename = "Username")]
+    #[serde(rename = "Username", default)]
     username: String,
-    #[serde(rename = "Secret")]
+    #[serde(rename = "Secret", default)]
     secret: String,
 }
 
+/// What docker-credential-helpers print (on stdout) when they have nothing.
+const HELPER_NOT_FOUND: &str = "credentials not found in native keychain";
+
 impl CredentialStore {
-    /// Reads the files Docker and podman would, in their order of
-    /// precedence: `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
-    /// then `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`).
-    /// Missing files are skipped; a malformed one is an error.
+    /// Reads the files podman and Docker would, in the order described on
+    /// [`CredentialStore`]. Missing files are skipped; a file that cannot be
+    /// read or is not JSON of the expected shape is an error naming it.
     pub fn from_environment() -> Result<CredentialStore, ResolveError> {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let home = var("HOME").map(PathBuf::from);
         let mut paths = Vec::new();
-        if let Some(p) = std::env::var_os("REGISTRY_AUTH_FILE") {
+        // Podman: REGISTRY_AUTH_FILE replaces the runtime file, it does not
+        // come before it.
+        if let Some(p) = var("REGISTRY_AUTH_FILE") {
             paths.push(PathBuf::from(p));
-        }
-        if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+        } else if let Some(dir) = var("XDG_RUNTIME_DIR") {
             paths.push(Path::new(&dir).join("containers/auth.json"));
         }
-        let docker_dir = std::env::var_os("DOCKER_CONFIG")
+        if let Some(dir) = var("XDG_CONFIG_HOME")
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")));
-        if let Some(dir) = docker_dir {
+            .or_else(|| home.as_ref().map(|h| h.join(".config")))
+        {
+            paths.push(dir.join("containers/auth.json"));
+        }
+        if let Some(dir) = var("DOCKER_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".docker")))
+        {
             paths.push(dir.join("config.json"));
         }
         let mut files = Vec::new();
@@ -92,52 +124,92 @@ impl CredentialStore {
                     })
                 }
             };
-            let config: AuthConfig = serde_json::from_str(&text).map_err(|e| {
-                ResolveError::Credentials {
-                    // serde_json's message names a position, not content.
-                    reason: format!("`{}` is not valid JSON: {e}", path.display()),
-                }
-            })?;
-            files.push(ConfigFile { path, config });
+            files.push(ConfigFile {
+                config: parse_config(&text, &path)?,
+                path,
+            });
         }
         Ok(CredentialStore { files })
     }
 
     /// The credentials for `registry` (as written in references, `host:port`).
     pub fn auth_for(&self, registry: &str) -> Result<RegistryAuth, ResolveError> {
+        self.find(registry).map(|found| found.auth)
+    }
+
+    /// The credentials for `registry` and where they came from.
+    pub(crate) fn find(&self, registry: &str) -> Result<Found, ResolveError> {
         let keys = candidate_keys(registry);
         for file in &self.files {
-            // A credential helper for this registry wins over everything in its file.
-            for key in &keys {
-                if let Some(helper) = file.config.cred_helpers.get(key) {
-                    return run_helper(helper, key, registry);
+            let config = &file.config;
+            let helper = keys
+                .iter()
+                .find_map(|k| config.cred_helpers.get(k).map(|h| (k, h)));
+            if let Some((key, helper)) = helper {
+                match run_helper(helper, key, registry, &file.path, "credHelpers")? {
+                    Some(found) => return Ok(found),
+                    None => continue,
                 }
             }
-            for (stored, entry) in &file.config.auths {
-                if keys
-                    .iter()
-                    .any(|k| normalize_key(stored) == normalize_key(k))
-                {
-                    if let Some(auth) = decode_entry(entry, &file.path, registry)? {
-                        return Ok(auth);
-                    }
+            if let Some(entry) = find_entry(&config.auths, &keys) {
+                if let Some(auth) = decode_entry(entry, &file.path, registry)? {
+                    return Ok(Found {
+                        auth,
+                        source: Some(format!("`{}`", file.path.display())),
+                    });
                 }
             }
-            if let Some(store) = &file.config.creds_store {
+            if let Some(store) = &config.creds_store {
                 let key = keys.first().map_or(registry, String::as_str);
-                match run_helper(store, key, registry) {
-                    Ok(auth) => return Ok(auth),
-                    // The store simply has nothing for this registry.
-                    Err(ResolveError::Credentials { .. }) => continue,
-                    Err(e) => return Err(e),
+                if let Some(found) = run_helper(store, key, registry, &file.path, "credsStore")? {
+                    return Ok(found);
                 }
             }
         }
-        Ok(RegistryAuth::Anonymous)
+        Ok(Found {
+            auth: RegistryAuth::Anonymous,
+            source: None,
+        })
     }
 }
 
-/// The names a registry may be stored under.
+/// A config file's JSON; the error names the file and a position, never
+/// the content around it (which may be a secret).
+fn parse_config(text: &str, path: &Path) -> Result<AuthConfig, ResolveError> {
+    if text.trim().is_empty() {
+        // Docker treats an empty config.json as no config.
+        return Ok(AuthConfig::default());
+    }
+    serde_json::from_str(text).map_err(|e| ResolveError::Credentials {
+        reason: format!(
+            "`{}` is not valid JSON ({} at line {}, column {}); fix or remove it, or point `DOCKER_CONFIG`/`REGISTRY_AUTH_FILE` elsewhere",
+            path.display(),
+            match e.classify() {
+                serde_json::error::Category::Data => "unexpected value",
+                serde_json::error::Category::Eof => "unexpected end of file",
+                _ => "syntax error",
+            },
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+/// The `auths` entry for one of `keys`: an exact key first, then one that
+/// names the same host in another spelling (`https://host/v1/`).
+fn find_entry<'a>(auths: &'a HashMap<String, AuthEntry>, keys: &[String]) -> Option<&'a AuthEntry> {
+    keys.iter().find_map(|k| auths.get(k)).or_else(|| {
+        // Sorted, so the choice between two spellings is stable.
+        let mut stored: Vec<&String> = auths.keys().collect();
+        stored.sort();
+        stored
+            .into_iter()
+            .find(|s| keys.iter().any(|k| normalize_key(s) == normalize_key(k)))
+            .and_then(|s| auths.get(s))
+    })
+}
+
+/// The names a registry may be stored under, the one `docker login` writes first.
 fn candidate_keys(registry: &str) -> Vec<String> {
     if registry == "docker.io"
         || registry == "index.docker.io"
@@ -147,6 +219,7 @@ fn candidate_keys(registry: &str) -> Vec<String> {
             DOCKER_HUB_KEY.to_string(),
             "docker.io".to_string(),
             "index.docker.io".to_string(),
+            "registry-1.docker.io".to_string(),
         ]
     } else {
         vec![registry.to_string()]
@@ -168,10 +241,7 @@ fn decode_entry(
     registry: &str,
 ) -> Result<Option<RegistryAuth>, ResolveError> {
     if let Some(token) = entry.identitytoken.as_deref().filter(|t| !t.is_empty()) {
-        // An identity token is a refresh token for the registry's OAuth
-        // endpoint; sending it as a bearer token is what registries that
-        // issue them (ACR, Harbor) accept for the token exchange's result.
-        return Ok(Some(RegistryAuth::Bearer(token.to_string())));
+        return Ok(Some(identity_token(token)));
     }
     if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
         let bad = || ResolveError::Credentials {
@@ -191,13 +261,33 @@ fn decode_entry(
         )));
     }
     match (&entry.username, &entry.password) {
-        (Some(u), Some(p)) => Ok(Some(RegistryAuth::Basic(u.clone(), p.clone()))),
+        (Some(u), Some(p)) if !u.is_empty() || !p.is_empty() => {
+            Ok(Some(RegistryAuth::Basic(u.clone(), p.clone())))
+        }
         _ => Ok(None),
     }
 }
 
+/// An identity token (`identitytoken`, or a helper's `<token>` user).
+///
+/// Docker trades it for an access token at the realm (OAuth2
+/// `grant_type=refresh_token`); `oci-client` cannot, so it is sent as the
+/// bearer token itself, which registries that hand out long-lived tokens
+/// as identity tokens accept and the others refuse with a 401 that names
+/// the registry.
+fn identity_token(token: &str) -> RegistryAuth {
+    RegistryAuth::Bearer(token.to_string())
+}
+
 /// Runs `docker-credential-NAME get` with the server name on stdin.
-fn run_helper(name: &str, key: &str, registry: &str) -> Result<RegistryAuth, ResolveError> {
+/// `Ok(None)` when the helper has no credentials for it.
+fn run_helper(
+    name: &str,
+    key: &str,
+    registry: &str,
+    config: &Path,
+    field: &str,
+) -> Result<Option<Found>, ResolveError> {
     let program = format!("docker-credential-{name}");
     let mut child = Command::new(&program)
         .arg("get")
@@ -206,9 +296,13 @@ fn run_helper(name: &str, key: &str, registry: &str) -> Result<RegistryAuth, Res
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| ResolveError::Credentials {
-            reason: format!("cannot run credential helper `{program}` for `{registry}`: {e}"),
+            reason: format!(
+                "cannot run credential helper `{program}` for `{registry}` (named by `{field}` in `{}`): {e}; install it or remove it from that file",
+                config.display()
+            ),
         })?;
     if let Some(mut stdin) = child.stdin.take() {
+        // A helper that exits without reading is judged by its answer.
         let _ = stdin.write_all(key.as_bytes());
     }
     let output = child
@@ -217,11 +311,22 @@ fn run_helper(name: &str, key: &str, registry: &str) -> Result<RegistryAuth, Res
             reason: format!("credential helper `{program}` failed for `{registry}`: {e}"),
         })?;
     if !output.status.success() {
-        // The helper's stderr is its own message ("credentials not found"); its stdout could hold a secret.
+        // Helpers print "credentials not found" on stdout. Anything else on
+        // stdout is not shown: a broken helper might print a secret there.
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if stdout.trim() == HELPER_NOT_FOUND {
+            return Ok(None);
+        }
         let why = String::from_utf8_lossy(&output.stderr).trim().to_string();
         return Err(ResolveError::Credentials {
             reason: format!(
-                "credential helper `{program}` has no credentials for `{registry}`: {why}"
+                "credential helper `{program}` failed for `{registry}` ({}){}",
+                output.status,
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {why}")
+                }
             ),
         });
     }
@@ -229,10 +334,18 @@ fn run_helper(name: &str, key: &str, registry: &str) -> Result<RegistryAuth, Res
         serde_json::from_slice(&output.stdout).map_err(|_| ResolveError::Credentials {
             reason: format!("credential helper `{program}` answered something other than its JSON for `{registry}`"),
         })?;
-    if answer.username == "<token>" {
-        return Ok(RegistryAuth::Bearer(answer.secret));
+    if answer.secret.is_empty() {
+        return Ok(None);
     }
-    Ok(RegistryAuth::Basic(answer.username, answer.secret))
+    let auth = if answer.username == "<token>" {
+        identity_token(&answer.secret)
+    } else {
+        RegistryAuth::Basic(answer.username, answer.secret)
+    };
+    Ok(Some(Found {
+        auth,
+        source: Some(format!("credential helper `{program}`")),
+    }))
 }
 
 #[cfg(test)]
@@ -264,6 +377,128 @@ mod tests {
         assert_eq!(
             s.auth_for("other:1").expect("auth"),
             RegistryAuth::Anonymous
+        );
+    }
+
+    #[test]
+    fn docker_hub_credentials_are_found_under_the_v1_url_for_every_hub_name() {
+        let s = store(r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"}}}"#);
+        for name in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
+            assert_eq!(
+                s.auth_for(name).expect("auth"),
+                RegistryAuth::Basic("user".into(), "pass".into()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_exact_auths_key_wins_over_another_spelling_of_the_host() {
+        let s = store(
+            r#"{"auths":{"https://r.example:5000/v2/":{"username":"url","password":"x"},"r.example:5000":{"username":"exact","password":"y"}}}"#,
+        );
+        assert_eq!(
+            s.auth_for("r.example:5000").expect("auth"),
+            RegistryAuth::Basic("exact".into(), "y".into())
+        );
+        let only_url = store(r#"{"auths":{"https://r.example:5000":{"auth":"dXNlcjpwYXNz"}}}"#);
+        assert_eq!(
+            only_url.auth_for("r.example:5000").expect("auth"),
+            RegistryAuth::Basic("user".into(), "pass".into())
+        );
+    }
+
+    #[test]
+    fn cred_helpers_take_precedence_over_auths() {
+        // The helper does not exist: that it is run at all, despite the
+        // `auths` entry, is the precedence; the error names it.
+        let s = store(
+            r#"{"auths":{"r:1":{"auth":"dXNlcjpwYXNz"}},"credHelpers":{"r:1":"images-test-absent"}}"#,
+        );
+        let err = s.auth_for("r:1").expect_err("helper is absent");
+        assert!(
+            err.to_string()
+                .contains("docker-credential-images-test-absent"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("credHelpers"), "{err}");
+        // A helper for another registry changes nothing here.
+        let other = store(
+            r#"{"auths":{"r:1":{"auth":"dXNlcjpwYXNz"}},"credHelpers":{"r:2":"images-test-absent"}}"#,
+        );
+        assert_eq!(
+            other.auth_for("r:1").expect("auth"),
+            RegistryAuth::Basic("user".into(), "pass".into())
+        );
+    }
+
+    #[test]
+    fn creds_store_is_asked_when_auths_has_no_credentials_for_the_registry() {
+        let s = store(r#"{"auths":{"r:1":{}},"credsStore":"images-test-absent"}"#);
+        let err = s.auth_for("r:1").expect_err("store is absent");
+        assert!(err.to_string().contains("credsStore"), "{err}");
+        // Filled `auths` entries are used without asking the store.
+        let filled = store(
+            r#"{"auths":{"r:1":{"username":"a","password":"b"}},"credsStore":"images-test-absent"}"#,
+        );
+        assert_eq!(
+            filled.auth_for("r:1").expect("auth"),
+            RegistryAuth::Basic("a".into(), "b".into())
+        );
+    }
+
+    #[test]
+    fn an_identity_token_is_used_instead_of_the_password() {
+        let s = store(r#"{"auths":{"r:1":{"auth":"dXNlcjpwYXNz","identitytoken":"refresh-me"}}}"#);
+        assert_eq!(
+            s.auth_for("r:1").expect("auth"),
+            RegistryAuth::Bearer("refresh-me".into())
+        );
+    }
+
+    #[test]
+    fn the_first_file_with_credentials_wins() {
+        let mut first = store(r#"{"auths":{"r:2":{"username":"podman","password":"p"}}}"#);
+        let second = store(
+            r#"{"auths":{"r:1":{"username":"docker","password":"d"},"r:2":{"username":"docker","password":"d"}}}"#,
+        );
+        first.files.extend(second.files);
+        assert_eq!(
+            first.auth_for("r:2").expect("auth"),
+            RegistryAuth::Basic("podman".into(), "p".into())
+        );
+        assert_eq!(
+            first.auth_for("r:1").expect("auth"),
+            RegistryAuth::Basic("docker".into(), "d".into())
+        );
+    }
+
+    #[test]
+    fn found_credentials_name_their_file_and_anonymous_names_none() {
+        let s = store(r#"{"auths":{"r:1":{"username":"a","password":"b"}}}"#);
+        assert_eq!(
+            s.find("r:1").expect("auth").source.as_deref(),
+            Some("`config.json`")
+        );
+        assert_eq!(s.find("r:9").expect("auth").source, None);
+    }
+
+    #[test]
+    fn malformed_json_names_the_file_and_never_its_content() {
+        let err = parse_config(
+            r#"{"auths":{"r:1":{"auth":"c2VjcmV0LXZhbHVl"#,
+            Path::new("/home/u/.docker/config.json"),
+        )
+        .expect_err("truncated");
+        let text = err.to_string();
+        assert!(text.contains("/home/u/.docker/config.json"), "{text}");
+        assert!(!text.contains("c2VjcmV0"), "{text}");
+        let wrong_shape = parse_config(r#"{"auths":[1]}"#, Path::new("c.json"))
+            .expect_err("auths must be an object");
+        assert!(wrong_shape.to_string().contains("c.json"), "{wrong_shape}");
+        assert!(
+            parse_config("  \n", Path::new("c.json")).is_ok(),
+            "empty is no config"
         );
     }
 

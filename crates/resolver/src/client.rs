@@ -67,6 +67,8 @@ pub(crate) struct Clients {
 pub(crate) struct Connection {
     pub client: Arc<Client>,
     pub auth: RegistryAuth,
+    /// Where `auth` came from, for messages; `None` when anonymous.
+    pub source: Option<String>,
     /// One authorization per repository, shared by every request to it.
     authorized: Arc<Mutex<HashMap<String, Arc<OnceCell<()>>>>>,
     /// For anonymous access: whether the registry's `/v2/` drew no
@@ -76,10 +78,26 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
+    /// `err` with what this connection knows added: which credentials a
+    /// 401 refused.
+    pub(crate) fn explain(&self, err: ResolveError) -> ResolveError {
+        match err {
+            ResolveError::Unauthorized {
+                registry,
+                credentials: None,
+            } => ResolveError::Unauthorized {
+                registry,
+                credentials: self.source.clone(),
+            },
+            other => other,
+        }
+    }
+
     fn new(client: Client, auth: RegistryAuth) -> Self {
         Connection {
             client: Arc::new(client),
             auth,
+            source: None,
             authorized: Arc::default(),
             probe: Arc::default(),
         }
@@ -210,17 +228,18 @@ impl Clients {
         if let Some(connection) = map.get(registry) {
             return Ok(connection.clone());
         }
-        let connection = Connection::new(
-            self.build(registry)?,
-            self.config.credentials.auth_for(registry)?,
-        );
+        let found = self.config.credentials.find(registry)?;
+        let connection = Connection {
+            source: found.source,
+            ..Connection::new(self.build(registry)?, found.auth)
+        };
         map.insert(registry.to_string(), connection.clone());
         Ok(connection)
     }
 
     fn build(&self, registry: &str) -> Result<Client, ResolveError> {
         let settings = self.config.registries.get(registry);
-        let plain_http = is_loopback(registry) || settings.is_some_and(|s| s.insecure);
+        let plain_http = uses_plain_http(registry, settings);
         let mut config = ClientConfig {
             protocol: if plain_http {
                 ClientProtocol::Http
@@ -236,6 +255,10 @@ impl Clients {
             default_token_expiration_secs: 300,
             ..ClientConfig::default()
         };
+        // The system roots come from rustls-platform-verifier, which on
+        // Linux reads them through rustls-native-certs: `SSL_CERT_FILE` and
+        // `SSL_CERT_DIR` replace the system store there, as with OpenSSL.
+        // Nothing to load here for them; the e2e tests pin it.
         if let Some(pem) = settings.and_then(|s| s.ca_pem.clone()) {
             config.extra_root_certificates.push(Certificate {
                 encoding: CertificateEncoding::Pem,
@@ -248,6 +271,25 @@ impl Clients {
             registry: registry.to_string(),
             reason: e.to_string(),
         })
+    }
+}
+
+/// Whether `registry` is spoken to over plain HTTP. Never a fallback: the
+/// scheme is decided here, before any request, and an HTTPS failure stays
+/// a failure.
+///
+/// - A registry with a `[registries]` table: plain HTTP only with
+///   `insecure = true`. Writing the table (with `ca`, or just
+///   `insecure = false`) is how a loopback registry that serves TLS is
+///   reached over HTTPS.
+/// - Without a table: plain HTTP for loopback (127.0.0.0/8, ::1,
+///   localhost), which Docker also allows without configuration; HTTPS
+///   for everything else. (Docker tries HTTPS first on loopback and falls
+///   back; a silent fallback is exactly what we refuse.)
+pub(crate) fn uses_plain_http(registry: &str, settings: Option<&RegistrySettings>) -> bool {
+    match settings {
+        Some(settings) => settings.insecure && settings.ca_pem.is_none(),
+        None => is_loopback(registry),
     }
 }
 
@@ -266,7 +308,35 @@ pub(crate) fn is_loopback(registry: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::{is_loopback, uses_plain_http, RegistrySettings};
+
+    #[test]
+    fn a_registry_table_decides_the_scheme_even_on_loopback() {
+        let table = |insecure: bool, ca: bool| RegistrySettings {
+            insecure,
+            ca_pem: ca.then(|| b"pem".to_vec()),
+        };
+        assert!(uses_plain_http("127.0.0.1:5000", None));
+        assert!(uses_plain_http("localhost:5000", None));
+        assert!(!uses_plain_http("registry.internal:5000", None));
+        assert!(!uses_plain_http(
+            "127.0.0.1:5000",
+            Some(&table(false, false))
+        ));
+        assert!(!uses_plain_http(
+            "127.0.0.1:5000",
+            Some(&table(false, true))
+        ));
+        assert!(uses_plain_http(
+            "registry.internal:5000",
+            Some(&table(true, false))
+        ));
+        // A CA is never ignored in favour of plain HTTP.
+        assert!(!uses_plain_http(
+            "registry.internal:5000",
+            Some(&table(true, true))
+        ));
+    }
 
     #[test]
     fn loopback_hosts() {

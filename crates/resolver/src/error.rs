@@ -70,10 +70,21 @@ pub enum ResolveError {
         available: String,
     },
     /// Credentials missing or refused.
-    #[error("registry `{registry}` refused access (401/403): log in with `docker login {registry}` or check the credentials configured for it")]
+    #[error("{}", unauthorized_message(.registry, .credentials.as_deref()))]
     Unauthorized {
         /// The registry host.
         registry: String,
+        /// Where the credentials that were refused came from (a file or a
+        /// credential helper), `None` when there were none. Never the secret.
+        credentials: Option<String>,
+    },
+    /// The registry's TLS certificate is not trusted, or not valid for its name.
+    #[error("the TLS certificate of registry `{registry}` is not trusted ({reason}); if it uses a private CA, name the CA in images.toml with `[registries.\"{registry}\"] ca = \"path/to/ca.pem\"` or set `SSL_CERT_FILE`")]
+    UntrustedCertificate {
+        /// The registry host.
+        registry: String,
+        /// What the TLS library said.
+        reason: String,
     },
     /// Too many requests, answered with 429 until the retries ran out.
     #[error("registry `{registry}` kept answering 429 Too Many Requests")]
@@ -145,6 +156,7 @@ impl ResolveError {
             | ResolveError::TooLarge { .. }
             | ResolveError::PlatformMissing { .. } => ErrorClass::Finding,
             ResolveError::Unauthorized { .. }
+            | ResolveError::UntrustedCertificate { .. }
             | ResolveError::RateLimited { .. }
             | ResolveError::Unreachable { .. }
             | ResolveError::Timeout { .. }
@@ -219,7 +231,10 @@ impl ResolveError {
                     .iter()
                     .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
                 {
-                    ResolveError::Unauthorized { registry }
+                    ResolveError::Unauthorized {
+                        registry,
+                        credentials: None,
+                    }
                 } else {
                     ResolveError::Registry {
                         registry,
@@ -230,7 +245,10 @@ impl ResolveError {
             }
             OciDistributionError::ServerError { code, message, .. } => match code {
                 404 => ResolveError::NotFound { reference },
-                401 | 403 => ResolveError::Unauthorized { registry },
+                401 | 403 => ResolveError::Unauthorized {
+                    registry,
+                    credentials: None,
+                },
                 429 => ResolveError::RateLimited { registry },
                 _ => ResolveError::Registry {
                     registry,
@@ -239,14 +257,27 @@ impl ResolveError {
                 },
             },
             OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => {
-                ResolveError::Unauthorized { registry }
-            }
+            | OciDistributionError::AuthenticationFailure(_) => ResolveError::Unauthorized {
+                registry,
+                credentials: None,
+            },
             OciDistributionError::RequestError(e) => {
                 if e.is_timeout() {
                     ResolveError::Timeout {
                         registry,
                         after: Duration::ZERO,
+                    }
+                } else if let Some(reason) = certificate_problem(&e) {
+                    // Not transient, and not "unreachable": the registry
+                    // answered, with a certificate we must not accept.
+                    ResolveError::UntrustedCertificate { registry, reason }
+                } else if error_chain(&e).contains("InvalidContentType") {
+                    // rustls got a plain-HTTP answer to its hello. Not
+                    // retried and never retried over plain HTTP.
+                    ResolveError::Registry {
+                        registry,
+                        status: None,
+                        message: "it did not answer TLS on this port; if it serves plain HTTP, set `insecure = true` in its `[registries]` table".into(),
                     }
                 } else {
                     ResolveError::Unreachable {
@@ -275,6 +306,32 @@ impl ResolveError {
             },
         }
     }
+}
+
+/// The message for a 401/403, which depends on whether credentials were sent.
+fn unauthorized_message(registry: &str, credentials: Option<&str>) -> String {
+    match credentials {
+        None => format!(
+            "registry `{registry}` requires authentication and no credentials were found for it: log in with `docker login {registry}` (images reads Docker's config.json and podman's auth.json)"
+        ),
+        Some(source) => format!(
+            "registry `{registry}` refused the credentials from {source} (401/403): log in again with `docker login {registry}`, or check that the account may pull this image"
+        ),
+    }
+}
+
+/// rustls's verdict on the server's certificate, when that is why the
+/// request failed (reqwest keeps it in the source chain).
+fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source = Some(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if let Some(at) = text.find("invalid peer certificate") {
+            return Some(text[at..].to_string());
+        }
+        source = cause.source();
+    }
+    None
 }
 
 fn first_line(s: &str) -> &str {

@@ -110,7 +110,8 @@ impl Resolver {
                         .await
                 }
             })
-            .await;
+            .await
+            .map_err(|e| connection.explain(e));
         match header {
             Ok(value) => Digest::parse(&value).map_err(|e| ResolveError::InvalidManifest {
                 reference: shown,
@@ -165,7 +166,8 @@ impl Resolver {
                         .await
                 }
             })
-            .await?;
+            .await
+            .map_err(|e| connection.explain(e))?;
         // `oci-client` reads the whole body before we see it; the cap is
         // enforced here, and the request timeout bounds an endless body.
         if body.len() > MAX_MANIFEST_BYTES {

@@ -212,6 +212,7 @@ fn registry(args: Args) -> anyhow::Result<()> {
         port: Some(port),
         storage: Some(storage.clone()),
         htpasswd: htpasswd.clone(),
+        ..RegistryOptions::default()
     };
     let config = options.write_config(&config_dir, port, &storage)?;
 

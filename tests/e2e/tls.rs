@@ -1,0 +1,151 @@
+//! A registry serving HTTPS with a certificate from a private CA, on
+//! loopback. A loopback registry is plain HTTP unless images.toml has a
+//! `[registries]` table for it; a table with `ca` (or `insecure = false`)
+//! makes it HTTPS, and HTTPS never falls back to plain HTTP.
+
+use std::ffi::OsStr;
+
+use images_testkit::{Fixture, Kind, Registry, RegistryOptions, TestCa};
+
+use crate::auth::images_env;
+use crate::support::Project;
+
+fn tls_registry(ca: &TestCa) -> Registry {
+    Registry::start_with(RegistryOptions {
+        tls: Some(ca.server_files().expect("server certificate")),
+        ..Default::default()
+    })
+    .expect("start the TLS registry")
+}
+
+fn push_api(registry: &Registry) -> String {
+    registry
+        .push("acme/api", "v1", &Fixture::new(Kind::OciIndex, "api"))
+        .expect("push")
+        .digest
+}
+
+/// images.toml locking `acme/api:v1` from `addr` (`127.0.0.1:PORT` or
+/// `localhost:PORT`), with `registry_table` appended.
+fn project(addr: &str, registry_table: &str) -> Project {
+    Project::new(&format!(
+        "[images]\napi = \"{addr}/acme/api:v1\"\n{registry_table}"
+    ))
+}
+
+fn ca_table(addr: &str, ca: &TestCa) -> String {
+    format!(
+        "[registries.\"{addr}\"]\nca = \"{}\"\n",
+        ca.ca_path().display()
+    )
+}
+
+#[test]
+fn lock_and_verify_work_when_images_toml_names_the_ca() {
+    let ca = TestCa::new("private CA").expect("CA");
+    let registry = tls_registry(&ca);
+    let digest = push_api(&registry);
+    for addr in [registry.addr(), format!("localhost:{}", registry.port())] {
+        let project = project(&addr, &ca_table(&addr, &ca));
+        images_env(&project, &["lock"], &[]).expect_code(0);
+        assert_eq!(project.lock().images["api"].digest.to_string(), digest);
+        images_env(&project, &["verify"], &[]).expect_code(0);
+    }
+}
+
+#[test]
+fn a_ca_path_in_images_toml_is_relative_to_images_toml() {
+    let ca = TestCa::new("private CA").expect("CA");
+    let registry = tls_registry(&ca);
+    push_api(&registry);
+    let addr = registry.addr();
+    let project = project(
+        &addr,
+        &format!("[registries.\"{addr}\"]\nca = \"certs/ca.pem\"\n"),
+    );
+    std::fs::create_dir(project.path().join("certs")).expect("mkdir");
+    std::fs::copy(ca.ca_path(), project.path().join("certs/ca.pem")).expect("copy CA");
+    images_env(&project, &["lock"], &[]).expect_code(0);
+}
+
+#[test]
+fn lock_and_verify_work_with_ssl_cert_file_naming_the_ca() {
+    let ca = TestCa::new("private CA").expect("CA");
+    let registry = tls_registry(&ca);
+    let digest = push_api(&registry);
+    let addr = registry.addr();
+    // No `ca`: the table only says this loopback registry speaks TLS.
+    let project = project(
+        &addr,
+        &format!("[registries.\"{addr}\"]\ninsecure = false\n"),
+    );
+    let ca_path = ca.ca_path();
+    let env: &[(&str, &OsStr)] = &[("SSL_CERT_FILE", ca_path.as_os_str())];
+    images_env(&project, &["lock"], env).expect_code(0);
+    assert_eq!(project.lock().images["api"].digest.to_string(), digest);
+    images_env(&project, &["verify"], env).expect_code(0);
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_clear_error_with_exit_3() {
+    let ca = TestCa::new("private CA").expect("CA");
+    let other = TestCa::new("some other CA").expect("CA");
+    let registry = tls_registry(&ca);
+    push_api(&registry);
+    let addr = registry.addr();
+    for table in [
+        format!("[registries.\"{addr}\"]\ninsecure = false\n"),
+        ca_table(&addr, &other),
+    ] {
+        // Locked while the CA was trusted, so `verify` has a lock to check.
+        let project = project(&addr, &ca_table(&addr, &ca));
+        images_env(&project, &["lock"], &[]).expect_code(0);
+        let locked = project.lock_bytes();
+        project.write_manifest(&format!("[images]\napi = \"{addr}/acme/api:v1\"\n{table}"));
+        for args in [&["lock", "--update"][..], &["verify"]] {
+            let run = images_env(&project, args, &[]);
+            run.expect_code(3);
+            // `verify` reports per image on stdout, `lock` on stderr.
+            let said = format!("{}{}", run.stdout, run.stderr);
+            assert!(
+                said.contains(&format!(
+                    "the TLS certificate of registry `{addr}` is not trusted"
+                )),
+                "{said}"
+            );
+            assert!(said.contains("ca = "), "hint at `ca`: {said}");
+        }
+        assert_eq!(project.lock_bytes(), locked, "the lock is untouched");
+    }
+}
+
+#[test]
+fn https_is_never_silently_downgraded_to_plain_http() {
+    // A plain-HTTP registry where images.toml says HTTPS: the TLS handshake
+    // fails and nothing is sent in clear, however often it is retried.
+    let registry = Registry::start().expect("start the registry");
+    push_api(&registry);
+    let addr = registry.addr();
+    let ca = TestCa::new("private CA").expect("CA");
+    let project = project(&addr, &ca_table(&addr, &ca));
+    let run = images_env(&project, &["lock", "--timeout", "5"], &[]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("did not answer TLS"), "{}", run.stderr);
+    assert!(run.stderr.contains(&addr), "{}", run.stderr);
+    assert!(project.lock_bytes().is_empty(), "nothing written");
+}
+
+#[test]
+fn insecure_and_ca_together_are_refused_as_bad_input() {
+    let ca = TestCa::new("private CA").expect("CA");
+    let project = project(
+        "127.0.0.1:1",
+        &format!(
+            "[registries.\"127.0.0.1:1\"]\ninsecure = true\nca = \"{}\"\n",
+            ca.ca_path().display()
+        ),
+    );
+    let run = images_env(&project, &["lock"], &[]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("insecure"), "{}", run.stderr);
+}

@@ -105,6 +105,11 @@ impl Project {
                 "REGISTRY_AUTH_FILE",
                 self.docker_config.path().join("auth.json"),
             )
+            // Nothing of the developer's own credentials or trust roots.
+            .env("XDG_CONFIG_HOME", self.docker_config.path())
+            .env("XDG_RUNTIME_DIR", self.docker_config.path())
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR")
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG");
         command

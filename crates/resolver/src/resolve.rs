@@ -6,7 +6,7 @@ use std::future::Future;
 use futures::stream::{self, StreamExt};
 use images_lockfile::{Digest, Platform, PlatformManifest, Reference};
 
-use crate::client::Clients;
+use crate::client::{Clients, Connection};
 use crate::media_type::{inspect, platform_matches, Inspected};
 use crate::{ResolveError, ResolverConfig, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES};
 
@@ -92,26 +92,15 @@ impl Resolver {
     /// Hub's pull quota). Falls back to GET and hashing when the registry
     /// sends no `Docker-Content-Digest` or refuses HEAD.
     pub async fn head_digest(&self, reference: &Reference) -> Result<Digest, ResolveError> {
-        let registry = reference.domain();
-        let connection = self.clients.get(registry)?;
-        let target = to_oci(reference);
         let shown = reference.to_string();
         let header = self
-            .call(registry, &shown, || {
-                let connection = connection.clone();
-                let target = target.clone();
-                async move {
-                    connection
-                        .authorized(&target, || {
-                            connection
-                                .client
-                                .fetch_manifest_digest(&target, &connection.auth)
-                        })
-                        .await
-                }
+            .request(reference, |connection, target| async move {
+                connection
+                    .client
+                    .fetch_manifest_digest(&target, &connection.auth)
+                    .await
             })
-            .await
-            .map_err(|e| connection.explain(e));
+            .await;
         match header {
             Ok(value) => Digest::parse(&value).map_err(|e| ResolveError::InvalidManifest {
                 reference: shown,
@@ -146,28 +135,15 @@ impl Resolver {
         &self,
         reference: &Reference,
     ) -> Result<(Digest, Inspected), ResolveError> {
-        let registry = reference.domain();
-        let connection = self.clients.get(registry)?;
-        let target = to_oci(reference);
         let shown = reference.to_string();
         let (body, checked) = self
-            .call(registry, &shown, || {
-                let connection = connection.clone();
-                let target = target.clone();
-                async move {
-                    connection
-                        .authorized(&target, || {
-                            connection.client.pull_manifest_raw(
-                                &target,
-                                &connection.auth,
-                                MANIFEST_MEDIA_TYPES,
-                            )
-                        })
-                        .await
-                }
+            .request(reference, |connection, target| async move {
+                connection
+                    .client
+                    .pull_manifest_raw(&target, &connection.auth, MANIFEST_MEDIA_TYPES)
+                    .await
             })
-            .await
-            .map_err(|e| connection.explain(e))?;
+            .await?;
         // `oci-client` reads the whole body before we see it; the cap is
         // enforced here, and the request timeout bounds an endless body.
         if body.len() > MAX_MANIFEST_BYTES {
@@ -194,6 +170,25 @@ impl Resolver {
         }
         let inspected = inspect(&body, &shown)?;
         Ok((digest, inspected))
+    }
+
+    /// One request about `reference`: on its registry's connection,
+    /// authorized, under the timeout and the retry policy, with errors
+    /// explained in terms of where the credentials came from.
+    async fn request<T, F, Fut>(&self, reference: &Reference, send: F) -> Result<T, ResolveError>
+    where
+        F: Fn(Connection, oci_client::Reference) -> Fut,
+        Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
+    {
+        let registry = reference.domain();
+        let connection = self.clients.get(registry)?;
+        let target = to_oci(reference);
+        let (c, t, send) = (&connection, &target, &send);
+        self.call(registry, &reference.to_string(), move || async move {
+            c.authorized(t, || send(c.clone(), t.clone())).await
+        })
+        .await
+        .map_err(|e| connection.explain(e))
     }
 
     /// One registry call under the timeout and the retry policy.

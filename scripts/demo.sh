@@ -54,10 +54,7 @@ run() {
 push() { "$testkit" push --registry "$registry" --image "$1" --kind "$2" --seed "$3" >/dev/null; }
 
 say "A registry on $registry, with four images of the four manifest kinds"
-push demo/web:1.27 oci-index web-1.27
-push acme/api:v1.2.11 docker-v2s2 api-v1.2.11
-push acme/worker:2.0 docker-manifest-list worker-2.0
-push demo/base:latest oci-manifest base-1
+"$testkit" push-demo --registry "$registry"
 echo "pushed demo/web:1.27 (OCI index), acme/api:v1.2.11 (Docker v2), acme/worker:2.0 (Docker list), demo/base:latest (OCI manifest)"
 
 cp images.toml images.lock "$work/"

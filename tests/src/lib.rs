@@ -21,6 +21,7 @@
 //! fail loudly instead of skipping.
 
 mod client;
+mod demo;
 mod fixture;
 mod http;
 mod layer;
@@ -30,6 +31,7 @@ mod tls;
 mod token_server;
 
 pub use client::{Pushed, RegistryClient, Served};
+pub use demo::{push_demo, DemoImage, DEMO_IMAGES, DEMO_REGISTRY};
 pub use fixture::{
     media_type, sha256_digest, Fixture, Kind, ACCEPT_ALL_MANIFESTS, DEFAULT_PLATFORMS,
 };

@@ -30,6 +30,9 @@ USAGE:
         Pushes a deterministic image and prints its digest on stdout.
         KIND: docker-v2s2, docker-manifest-list, oci-manifest, oci-index.
         The same kind, seed and platforms always give the same digest.
+
+    images-testkit push-demo --registry HOST:PORT
+        Pushes the images scripts/demo.sh serves (the repository's images.toml).
 ";
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("registry") => Args::parse(&args[1..]).and_then(registry),
         Some("push") => Args::parse(&args[1..]).and_then(push),
+        Some("push-demo") => Args::parse(&args[1..]).and_then(push_demo),
         // Internal: run by `registry` before it becomes the registry.
         Some("wait-ready") => Args::parse(&args[1..]).and_then(wait_ready),
         Some("-h" | "--help" | "help") => {
@@ -123,6 +127,12 @@ impl Args {
         }
         Ok(())
     }
+}
+
+/// `push-demo --registry HOST:PORT`: the images `scripts/demo.sh` serves.
+fn push_demo(args: Args) -> anyhow::Result<()> {
+    args.reject_unknown(&["registry"])?;
+    images_testkit::push_demo(&RegistryClient::new(args.required("registry")?)?)
 }
 
 fn push(args: Args) -> anyhow::Result<()> {

@@ -25,6 +25,7 @@ mod demo;
 mod fixture;
 mod http;
 mod layer;
+mod poison;
 mod proxy;
 mod registry;
 mod tls;

@@ -18,12 +18,13 @@
 //! ```
 
 use crate::http::{self, Head};
+use crate::poison::lock;
 use anyhow::Context as _;
 use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -250,14 +251,6 @@ impl Drop for FaultProxy {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
-}
-
-/// Locks `mutex`, ignoring poisoning: a panicking connection thread leaves
-/// the log and the fault in a usable state.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {

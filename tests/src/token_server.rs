@@ -13,12 +13,13 @@
 //! Tests use it to count token requests and to hand out flawed tokens (for
 //! another repository, already expired) and see the client recover.
 
+use crate::poison::lock;
 use std::collections::VecDeque;
 use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -229,12 +230,6 @@ impl Drop for TokenServer {
             let _ = accept.join();
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {

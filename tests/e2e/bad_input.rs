@@ -173,3 +173,22 @@ fn usage_errors_exit_2() {
     project.images(&["lock", "--bogus"]).expect_code(2);
     project.images(&["frobnicate"]).expect_code(2);
 }
+
+#[test]
+fn errors_in_images_toml_show_the_offending_text_under_the_message() {
+    let project =
+        Project::new("[images]\nweb = \"nginx:1.27\"\napi = { imgae = \"acme/api:v1\" }\n");
+    let run = project.images(&["lock"]);
+    run.expect_code(2);
+    let excerpt: Vec<&str> = run.stderr.lines().skip(1).take(3).collect();
+    assert_eq!(
+        excerpt,
+        [
+            "  |",
+            "3 | api = { imgae = \"acme/api:v1\" }",
+            "  |         ^^^^^"
+        ],
+        "{}",
+        run.stderr
+    );
+}

@@ -1,8 +1,10 @@
 //! The one place where outcomes become exit codes and errors become text.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
+use images_lockfile::{LockError, ManifestError};
 use images_resolver::{ErrorClass, ResolveError};
 
 /// Exit codes, as documented in `--help` and the README.
@@ -25,6 +27,8 @@ pub enum Exit {
 pub struct Failure {
     pub exit: Exit,
     pub message: String,
+    /// The offending line of a file, with a caret under the column.
+    pub excerpt: Option<String>,
     pub causes: Vec<String>,
     pub hint: Option<String>,
 }
@@ -34,6 +38,7 @@ impl Failure {
         Failure {
             exit,
             message: message.into(),
+            excerpt: None,
             causes: Vec::new(),
             hint: None,
         }
@@ -48,9 +53,31 @@ impl Failure {
         self
     }
 
+    /// Shows the line of `path` the failure is about, when it points into one.
+    pub fn at(mut self, path: &Path, line: Option<usize>, column: Option<usize>) -> Self {
+        if let (Some(line), Some(column)) = (line, column) {
+            self.excerpt = crate::excerpt::excerpt(path, line, column);
+        }
+        self
+    }
+
     pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
         self.causes.push(cause.into());
         self
+    }
+}
+
+impl From<ManifestError> for Failure {
+    fn from(err: ManifestError) -> Self {
+        let (path, line, column) = (err.path().to_owned(), err.line(), err.column());
+        Failure::bad_input(err.to_string()).at(&path, line, column)
+    }
+}
+
+impl From<LockError> for Failure {
+    fn from(err: LockError) -> Self {
+        let (path, line, column) = (err.path().to_owned(), err.line(), err.column());
+        Failure::bad_input(err.to_string()).at(&path, line, column)
     }
 }
 
@@ -71,6 +98,9 @@ pub fn finish(result: Result<Exit, Failure>) -> ExitCode {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(failure) => {
             let mut text = format!("{} {}\n", crate::output::label_error(), failure.message);
+            if let Some(excerpt) = &failure.excerpt {
+                let _ = writeln!(text, "{excerpt}");
+            }
             for cause in &failure.causes {
                 let _ = writeln!(text, "  caused by: {cause}");
             }

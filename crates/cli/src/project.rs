@@ -19,7 +19,7 @@ impl Project {
     /// Loads images.toml from `--manifest` or by walking up from the current directory.
     pub fn load(global: &Global) -> Result<Project, Failure> {
         let path = Project::manifest_path(global)?;
-        let manifest = Manifest::load(&path).map_err(|e| Failure::bad_input(e.to_string()))?;
+        let manifest = Manifest::load(&path)?;
         Ok(Project {
             manifest,
             lock_path: Project::lock_path_beside(&path),
@@ -57,7 +57,7 @@ impl Project {
     /// The lock, or `None` when there is none yet.
     pub fn load_lock(&self) -> Result<Option<Lockfile>, Failure> {
         Lockfile::load(&self.lock_path).map_err(|e| {
-            Failure::bad_input(e.to_string()).with_hint(format!(
+            Failure::from(e).with_hint(format!(
                 "`{}` is written by `images lock`; restore it from version control or delete it and run `images lock`",
                 LOCK_FILE
             ))

@@ -40,7 +40,7 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
     let text = original.clone().unwrap_or_default();
     // The file must be valid before it is edited: an error now points at
     // the user's own mistake, not at the entry being added.
-    let manifest = Manifest::parse(&text, &path).map_err(|e| Failure::bad_input(e.to_string()))?;
+    let manifest = Manifest::parse(&text, &path)?;
     if let Some(existing) = manifest.images.get(&args.name) {
         return Err(Failure::bad_input(format!(
             "image `{}` is already declared in `{}` (line {}): `{}`",
@@ -67,7 +67,7 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
     write(&path, edited.as_bytes())?;
 
     let locked = Manifest::load(&path)
-        .map_err(|e| Failure::bad_input(e.to_string()))
+        .map_err(Failure::from)
         .and_then(|manifest| {
             let project = Project {
                 manifest,

@@ -317,3 +317,79 @@ fn lock_json_reports_what_changed() {
     assert_eq!(report["added"], serde_json::json!(["api"]));
     assert_eq!(report["written"], true);
 }
+
+#[test]
+fn changing_only_mutable_keeps_the_pin_without_asking_the_registry() {
+    let mut reg = registry();
+    let a = reg.addr();
+    let pushed = reg
+        .push("acme/api", "v1", &Fixture::new(Kind::OciIndex, "api-1"))
+        .expect("push");
+    let project = Project::new(&format!("[images]\napi = \"{a}/acme/api:v1\"\n"));
+    project.images(&["lock"]).expect_code(0);
+    // The tag moves upstream, then the registry goes away.
+    reg.push("acme/api", "v1", &Fixture::new(Kind::OciIndex, "api-2"))
+        .expect("push");
+    reg.stop();
+
+    project.write_manifest(&format!(
+        "[images]\napi = {{ image = \"{a}/acme/api:v1\", mutable = true }}\n"
+    ));
+    project.images(&["lock", "--locked"]).expect_code(1);
+    let report = project
+        .images(&["lock", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["updated"], serde_json::json!(["api"]));
+    let entry = &project.lock().images["api"];
+    assert!(entry.mutable);
+    assert_eq!(
+        entry.digest.to_string(),
+        pushed.digest,
+        "a new option is not a new pin"
+    );
+}
+
+#[test]
+fn changing_platforms_reads_the_locked_digest_not_the_moved_tag() {
+    let reg = registry();
+    let a = reg.addr();
+    let first = reg
+        .push("acme/web", "1", &Fixture::new(Kind::OciIndex, "web-1"))
+        .expect("push");
+    let project = Project::new(&format!("[images]\nweb = \"{a}/acme/web:1\"\n"));
+    project.images(&["lock"]).expect_code(0);
+    reg.push("acme/web", "1", &Fixture::new(Kind::OciIndex, "web-2"))
+        .expect("push");
+
+    project.write_manifest(&format!(
+        "[images]\nweb = {{ image = \"{a}/acme/web:1\", platforms = [\"linux/amd64\"] }}\n"
+    ));
+    project.images(&["lock"]).expect_code(0);
+    let entry = &project.lock().images["web"];
+    assert_eq!(
+        entry.digest.to_string(),
+        first.digest,
+        "still the locked index"
+    );
+    let amd64: Vec<&(String, String)> = first
+        .children
+        .iter()
+        .filter(|(p, _)| p == "linux/amd64")
+        .collect();
+    let children: Vec<(String, String)> = entry
+        .manifests
+        .iter()
+        .map(|m| (m.platform.to_string(), m.digest.to_string()))
+        .collect();
+    assert_eq!(
+        children.iter().collect::<Vec<_>>(),
+        amd64,
+        "the locked index's amd64 child"
+    );
+    assert_eq!(
+        entry.reference.to_string(),
+        format!("{a}/acme/web:1"),
+        "the reference stays as declared"
+    );
+}

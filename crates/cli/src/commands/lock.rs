@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use images_lockfile::{status, EntryStatus, ImageSpec, LockedImage, Lockfile, LOCK_FILE};
+use images_lockfile::{
+    status, EntryStatus, ImageSpec, LockedImage, Lockfile, Reference, LOCK_FILE,
+};
 use images_resolver::{Resolved, Resolver};
 use serde_json::json;
 
@@ -80,12 +82,33 @@ pub fn lock_project(
 
     let forced = forced_updates(args, manifest.images.keys())?;
     let mut plan = Plan::default();
+    let mut new = Lockfile::default();
     for spec in manifest.images.values() {
-        let state = status(spec, &old);
-        if forced.contains(&spec.name) || state != EntryStatus::Locked {
-            plan.resolve.push(spec);
-            if state == EntryStatus::Unlocked {
-                plan.added.push(spec.name.clone());
+        let locked = old.images.get(&spec.name);
+        match (status(spec, &old), locked) {
+            (EntryStatus::Locked, Some(locked)) if !forced.contains(&spec.name) => {
+                new.images.insert(spec.name.clone(), locked.clone());
+            }
+            // Only the options changed: the pin stays. A new `mutable` flag
+            // needs no registry at all; new `platforms` are read from the
+            // locked digest, not the tag, so the tag cannot move under it.
+            (EntryStatus::Stale, Some(locked))
+                if locked.reference == spec.reference && !forced.contains(&spec.name) =>
+            {
+                if locked.platforms == spec.platforms {
+                    let mut kept = locked.clone();
+                    kept.mutable = spec.mutable;
+                    new.images.insert(spec.name.clone(), kept);
+                } else {
+                    let pinned = spec.reference.with_digest(locked.digest.clone());
+                    plan.resolve.push((spec, pinned));
+                }
+            }
+            (state, _) => {
+                if state == EntryStatus::Unlocked {
+                    plan.added.push(spec.name.clone());
+                }
+                plan.resolve.push((spec, spec.reference.clone()));
             }
         }
     }
@@ -97,28 +120,17 @@ pub fn lock_project(
         .collect();
 
     // Without --update the outcome of --locked is known offline.
-    if args.locked
-        && args.update.is_none()
-        && (!plan.resolve.is_empty() || !plan.removed.is_empty())
-    {
-        return Err(out_of_date(&plan));
+    if args.locked && args.update.is_none() && (new != old || !plan.resolve.is_empty()) {
+        return Err(out_of_date(&plan, &old, &new));
     }
 
-    let mut new = Lockfile::default();
-    for spec in manifest.images.values() {
-        if let Some(locked) = old.images.get(&spec.name) {
-            if !plan.resolve.iter().any(|s| s.name == spec.name) {
-                new.images.insert(spec.name.clone(), locked.clone());
-            }
-        }
-    }
     if !plan.resolve.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?)
             .map_err(|e| Failure::new(exit_for(&e), e.to_string()))?;
         let requests: Vec<_> = plan
             .resolve
             .iter()
-            .map(|spec| (spec.reference.clone(), spec.platforms.clone()))
+            .map(|(spec, reference)| (reference.clone(), spec.platforms.clone()))
             .collect();
         printer.status(&format!("Resolving {} image(s)", requests.len()));
         let progress = Progress::new(requests.len(), "Resolving", printer.quiet);
@@ -130,7 +142,7 @@ pub fn lock_project(
         progress.finish();
         let results = results?;
         let mut failures = Vec::new();
-        for (spec, result) in plan.resolve.iter().zip(results) {
+        for ((spec, _), result) in plan.resolve.iter().zip(results) {
             match result {
                 Ok(resolved) => {
                     new.images
@@ -145,15 +157,15 @@ pub fn lock_project(
     }
 
     let changed = new != old;
-    let updated: Vec<String> = plan
-        .resolve
+    // Entries that were locked before and are different now.
+    let updated: Vec<String> = new
+        .images
         .iter()
-        .filter(|s| !plan.added.contains(&s.name))
-        .filter(|s| old.images.get(&s.name) != new.images.get(&s.name))
-        .map(|s| s.name.clone())
+        .filter(|(name, entry)| old.images.get(*name).is_some_and(|o| o != *entry))
+        .map(|(name, _)| name.clone())
         .collect();
     if args.locked && changed {
-        return Err(out_of_date(&plan));
+        return Err(out_of_date(&plan, &old, &new));
     }
     let wrote = new.write_atomic(&project.lock_path).map_err(|e| {
         Failure::new(
@@ -173,7 +185,9 @@ pub fn lock_project(
 
 #[derive(Default)]
 struct Plan<'a> {
-    resolve: Vec<&'a ImageSpec>,
+    /// Entries to resolve, with the reference to ask for: the tag, or the
+    /// locked digest when only the platforms changed.
+    resolve: Vec<(&'a ImageSpec, Reference)>,
     added: Vec<String>,
     removed: Vec<String>,
 }
@@ -213,16 +227,25 @@ fn locked_entry(spec: &ImageSpec, resolved: Resolved) -> LockedImage {
     }
 }
 
-fn out_of_date(plan: &Plan) -> Failure {
+fn out_of_date(plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
     let mut failure = Failure::new(
         Exit::Drift,
         format!("{LOCK_FILE} needs to be updated but `--locked` was passed"),
     );
+    // Locked before, and to be resolved again or already different.
     let changed: Vec<&str> = plan
         .resolve
         .iter()
-        .filter(|s| !plan.added.contains(&s.name))
-        .map(|s| s.name.as_str())
+        .map(|(spec, _)| spec.name.as_str())
+        .chain(
+            new.images
+                .iter()
+                .filter(|(name, entry)| old.images.get(*name).is_some_and(|o| o != *entry))
+                .map(|(name, _)| name.as_str()),
+        )
+        .filter(|name| old.images.contains_key(*name))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     if !plan.added.is_empty() {
         failure = failure.with_cause(format!("not locked yet: {}", plan.added.join(", ")));

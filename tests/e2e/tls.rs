@@ -114,6 +114,8 @@ fn an_untrusted_certificate_is_a_clear_error_with_exit_3() {
                 "{said}"
             );
             assert!(said.contains("ca = "), "hint at `ca`: {said}");
+            // Our message only, not the TLS library's own log line before it.
+            assert!(!run.stderr.contains("rustls"), "{}", run.stderr);
         }
         assert_eq!(project.lock_bytes(), locked, "the lock is untouched");
     }

@@ -24,9 +24,12 @@ pub fn init_color(choice: ColorChoice) {
 /// Logs from the libraries' `tracing` events go to stderr; `-v` for
 /// debug, `-vv` for trace. `RUST_LOG` still wins when set.
 pub fn init_tracing(verbose: u8, quiet: bool) {
+    // Without -v only our own crates speak: a library's log line (rustls
+    // logs a rejected certificate at ERROR) would come before, and repeat
+    // less clearly, the one error message the command prints itself.
     let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
+        (true, _) => "images=error,images_resolver=error,images_lockfile=error",
+        (false, 0) => "images=warn,images_resolver=warn,images_lockfile=warn",
         (false, 1) => "images=debug,images_resolver=debug,images_lockfile=debug,warn",
         (false, _) => "trace",
     };

@@ -283,4 +283,52 @@ mod tests {
             }
         }
     }
+
+    /// Every media type in the shared vectors (crates/lockfile/tests/fixtures,
+    /// checked against containerd and go-containerregistry): exactly the
+    /// ones marked lockable at the top level are accepted and asked for.
+    #[test]
+    fn accepts_exactly_the_lockable_media_types_of_the_vectors() {
+        let vectors: serde_json::Value = serde_json::from_str(include_str!(
+            "../../lockfile/tests/fixtures/mediatypes.json"
+        ))
+        .expect("valid vectors");
+        let types = vectors["media_types"].as_array().expect("media_types");
+        assert!(types.len() >= 20, "the vector file lists the known types");
+        let mut lockable = Vec::new();
+        for t in types {
+            let media_type = t["media_type"].as_str().expect("media_type");
+            let body = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": media_type,
+                "manifests": [],
+                "config": {},
+                "layers": [],
+            })
+            .to_string();
+            let accepted = inspect(body.as_bytes(), "r").is_ok();
+            assert_eq!(
+                accepted,
+                t["lockable_top_level"] == true,
+                "{media_type} ({})",
+                t["role"]
+            );
+            if t["role"] == "manifest-schema1" {
+                assert!(matches!(
+                    inspect(body.as_bytes(), "r"),
+                    Err(ResolveError::Schema1 { .. })
+                ));
+            }
+            if accepted {
+                lockable.push(media_type);
+            }
+        }
+        lockable.sort_unstable();
+        let mut asked = MANIFEST_MEDIA_TYPES.to_vec();
+        asked.sort_unstable();
+        assert_eq!(
+            asked, lockable,
+            "the Accept header names every lockable type"
+        );
+    }
 }

@@ -1,5 +1,5 @@
-//! Image references in a Dockerfile: `FROM [--platform=…] IMAGE [AS name]`
-//! and `COPY --from=IMAGE`.
+//! Image references in a Dockerfile: `FROM [--platform=…] IMAGE [AS name]`,
+//! `COPY --from=IMAGE` and `RUN --mount=…,from=IMAGE`.
 //!
 //! A line-based reader that follows BuildKit's rules where they matter for
 //! finding images: parser directives (`# escape=`), line continuations
@@ -190,6 +190,7 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
         match name.as_str() {
             "FROM" => from(args, keyword.line, &mut stages, &mut scan)?,
             "COPY" => copy_from(args, &stages, &mut scan),
+            "RUN" => run_mount_from(args, &stages, &mut scan),
             _ => {}
         }
         if matches!(name.as_str(), "RUN" | "COPY" | "ADD") {
@@ -272,17 +273,46 @@ fn from(
     Ok(())
 }
 
+/// Whether a `--from` value names a build stage (by index or by name)
+/// rather than an image.
+fn names_a_stage(source: &str, stages: &[String]) -> bool {
+    source.is_empty()
+        || source.bytes().all(|b| b.is_ascii_digit())
+        || stages.contains(&source.to_ascii_lowercase())
+}
+
+/// `RUN --mount=type=bind,from=IMAGE,…` (also `cache` and `secret`
+/// mounts) reads files from an image, which must be pinned like any other.
+fn run_mount_from(args: &[Word<'_>], stages: &[String], scan: &mut Scan) {
+    for word in args.iter().take_while(|w| w.text.starts_with("--")) {
+        let Some(options) = word.text.strip_prefix("--mount=") else {
+            continue;
+        };
+        let mut offset = word.start + "--mount=".len();
+        for option in options.split(',') {
+            if let Some(source) = option.strip_prefix("from=") {
+                if !names_a_stage(source, stages) {
+                    let start = offset + "from=".len();
+                    scan.push(
+                        source,
+                        start..start + source.len(),
+                        word.line,
+                        "RUN --mount from".to_owned(),
+                    );
+                }
+            }
+            offset += option.len() + 1;
+        }
+    }
+}
+
 fn copy_from(args: &[Word<'_>], stages: &[String], scan: &mut Scan) {
     for word in args.iter().take_while(|w| w.text.starts_with("--")) {
         let Some(source) = word.text.strip_prefix("--from=") else {
             continue;
         };
-        let lower = source.to_ascii_lowercase();
         // `--from=0` is a stage by index; `--from=builder` a stage by name.
-        if source.is_empty()
-            || source.bytes().all(|b| b.is_ascii_digit())
-            || stages.contains(&lower)
-        {
+        if names_a_stage(source, stages) {
             continue;
         }
         let start = word.start + "--from=".len();
@@ -333,6 +363,18 @@ mod tests {
         assert!(scan.found.is_empty());
         assert_eq!(scan.left_alone.len(), 2);
         assert_eq!(scan.left_alone[1].line, 3);
+    }
+
+    #[test]
+    fn run_mounts_from_images_are_found_and_from_stages_are_not() {
+        let text = "FROM golang:1.22 AS build\n\
+                    RUN --mount=type=cache,target=/root/.cache --mount=type=bind,from=alpine:3.20,source=/etc,target=/x make\n\
+                    RUN --mount=type=bind,from=build,target=/b true\n";
+        // `images` also checks each span covers exactly the image text.
+        assert_eq!(
+            images(text),
+            [("golang:1.22".to_owned(), 1), ("alpine:3.20".to_owned(), 2)]
+        );
     }
 
     #[test]

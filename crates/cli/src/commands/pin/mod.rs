@@ -1,0 +1,335 @@
+//! `images pin`: write the locked digests into the files that deploy images
+//! (Dockerfiles, compose files, Kubernetes manifests, workflows), check
+//! that they are there (`--check`), or list what images.toml lacks
+//! (`--discover`). Offline: only images.toml and images.lock are read.
+
+mod report;
+
+use std::path::{Path, PathBuf};
+
+use images_lockfile::{
+    status, write_if_changed, Digest, EntryStatus, ImageSpec, Lockfile, ParsedReference, Reference,
+};
+
+use crate::args::{Global, PinArgs};
+use crate::exit::{Exit, Failure};
+use crate::output::Printer;
+use crate::pin::{files, scan, splice, FileKind, Found};
+use crate::project::Project;
+use report::Report;
+
+/// What one reference in a file amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// Already carries the locked digest.
+    Pinned,
+    /// No digest yet.
+    Unpinned,
+    /// Carries a digest other than the locked one.
+    StaleDigest(Digest),
+    /// images.toml does not declare it.
+    Undeclared,
+    /// Declared, but the lock entry is missing or was made from another declaration.
+    LockOutOfDate(EntryStatus),
+    /// A variable, a scalar that cannot be spliced, or not a valid reference.
+    LeftAlone(String),
+}
+
+impl State {
+    fn as_str(&self) -> &'static str {
+        match self {
+            State::Pinned => "pinned",
+            State::Unpinned => "unpinned",
+            State::StaleDigest(_) => "stale-digest",
+            State::Undeclared => "undeclared",
+            State::LockOutOfDate(_) => "lock-out-of-date",
+            State::LeftAlone(_) => "left-alone",
+        }
+    }
+
+    /// Whether `--check` fails on it.
+    fn fails_check(&self) -> bool {
+        matches!(
+            self,
+            State::Unpinned | State::StaleDigest(_) | State::Undeclared | State::LockOutOfDate(_)
+        )
+    }
+}
+
+/// One reference found, judged against images.toml and images.lock.
+struct Record {
+    file: PathBuf,
+    line: usize,
+    /// As written in the file.
+    image: String,
+    /// The images.toml entry it belongs to.
+    name: Option<String>,
+    /// Canonical form, when it parses.
+    reference: Option<Reference>,
+    /// The locked digest, when the entry is locked.
+    digest: Option<Digest>,
+    state: State,
+    /// The bytes to replace and their new text, when the file should change.
+    edit: Option<(std::ops::Range<usize>, String)>,
+    rewritten: bool,
+}
+
+/// A file that could not be read or parsed; it is left untouched.
+struct Problem {
+    file: PathBuf,
+    line: Option<usize>,
+    message: String,
+}
+
+/// A declared image and what the lock says about it.
+struct Entry<'a> {
+    spec: &'a ImageSpec,
+    /// The reference without digest: what a file's reference must equal.
+    key: Reference,
+    locked: Result<Digest, EntryStatus>,
+}
+
+fn entries<'a>(specs: impl Iterator<Item = &'a ImageSpec>, lock: &Lockfile) -> Vec<Entry<'a>> {
+    specs
+        .map(|spec| Entry {
+            spec,
+            key: spec.reference.without_digest(),
+            locked: match status(spec, lock) {
+                EntryStatus::Locked => lock
+                    .images
+                    .get(&spec.name)
+                    .map(|l| l.digest.clone())
+                    .ok_or(EntryStatus::Unlocked),
+                other => Err(other),
+            },
+        })
+        .collect()
+}
+
+pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Failure> {
+    let project = Project::load(global)?;
+    let lock = project.load_lock()?.unwrap_or_default();
+    let entries = entries(project.manifest.images.values(), &lock);
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::bad_input(format!("cannot read the current directory: {e}")))?;
+    let root = project
+        .manifest
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| cwd.clone(), Path::to_path_buf);
+
+    let mut problems = Vec::new();
+    let candidates = candidates(&args.paths, &root, &mut problems)?;
+    let mut records = Vec::new();
+    let mut written = Vec::new();
+    for (path, kind, explicit) in candidates {
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    problems.push(problem(&path, None, "is not UTF-8 text".to_owned()));
+                    continue;
+                }
+            },
+            Err(e) => {
+                problems.push(problem(&path, None, format!("cannot be read: {e}")));
+                continue;
+            }
+        };
+        let Some(kind) = kind.or_else(|| kind_by_content(&text, explicit)) else {
+            if explicit {
+                problems.push(problem(
+                    &path,
+                    None,
+                    "is not a Dockerfile, compose file, workflow or Kubernetes manifest".to_owned(),
+                ));
+            }
+            continue;
+        };
+        let found = match scan(kind, &text) {
+            Ok(found) => found,
+            Err(e) => {
+                problems.push(problem(
+                    &path,
+                    e.line,
+                    format!("{e}; the file was left untouched"),
+                ));
+                continue;
+            }
+        };
+        let mut file_records: Vec<Record> = found
+            .found
+            .iter()
+            .map(|f| judge(&path, f, &entries))
+            .collect();
+        file_records.extend(found.left_alone.into_iter().map(|l| Record {
+            file: path.clone(),
+            line: l.line,
+            image: l.text,
+            name: None,
+            reference: None,
+            digest: None,
+            state: State::LeftAlone(l.reason),
+            edit: None,
+            rewritten: false,
+        }));
+        if !args.check && !args.discover {
+            let edits: Vec<_> = file_records.iter().filter_map(|r| r.edit.clone()).collect();
+            if !edits.is_empty() {
+                match write_if_changed(&path, splice(&text, &edits).as_bytes()) {
+                    Ok(wrote) => {
+                        for r in file_records.iter_mut().filter(|r| r.edit.is_some()) {
+                            r.rewritten = true;
+                        }
+                        if wrote {
+                            written.push(path.clone());
+                        }
+                    }
+                    Err(e) => {
+                        problems.push(problem(&path, None, format!("cannot be written: {e}")))
+                    }
+                }
+            }
+        }
+        file_records.sort_by_key(|r| r.line);
+        records.extend(file_records);
+    }
+
+    let report = Report {
+        records,
+        problems,
+        written,
+        cwd,
+    };
+    if args.discover {
+        return Ok(report.discover(&project.manifest.images, printer));
+    }
+    if args.check {
+        Ok(report.check(printer))
+    } else {
+        Ok(report.pin(printer))
+    }
+}
+
+/// The files to read: what the paths name (directories searched), or the
+/// usual files under the directory of images.toml. Each with its kind when
+/// the name decides it, and whether the user named it.
+fn candidates(
+    paths: &[PathBuf],
+    root: &Path,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<(PathBuf, Option<FileKind>, bool)>, Failure> {
+    let search = |dir: &Path| {
+        files::under(dir)
+            .map_err(|e| Failure::bad_input(format!("cannot search `{}`: {e}", dir.display())))
+    };
+    let mut out = Vec::new();
+    if paths.is_empty() {
+        for c in search(root)? {
+            out.push((c.path, c.kind, false));
+        }
+        return Ok(out);
+    }
+    for path in paths {
+        if path.is_dir() {
+            for c in search(path)? {
+                out.push((c.path, c.kind, false));
+            }
+        } else if path.exists() {
+            out.push((path.clone(), files::kind_by_name(path), true));
+        } else {
+            problems.push(problem(path, None, "does not exist".to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// The kind of a file whose name did not tell. Found by a search, only a
+/// YAML file with Kubernetes' top-level keys is read (a Helm template is
+/// not YAML yet); named by the user, compose and workflow files count too.
+fn kind_by_content(text: &str, explicit: bool) -> Option<FileKind> {
+    if files::looks_like_kubernetes(text) && (explicit || !files::is_template(text)) {
+        return Some(FileKind::Kubernetes);
+    }
+    if !explicit {
+        return None;
+    }
+    let top_level = |key: &str| text.lines().any(|l| l.starts_with(key));
+    if top_level("services:") {
+        Some(FileKind::Compose)
+    } else if top_level("jobs:") {
+        Some(FileKind::Workflow)
+    } else {
+        None
+    }
+}
+
+fn problem(path: &Path, line: Option<usize>, message: String) -> Problem {
+    Problem {
+        file: path.to_path_buf(),
+        line,
+        message,
+    }
+}
+
+/// Judges one reference against the declared entries and the lock.
+fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
+    let mut record = Record {
+        file: path.to_path_buf(),
+        line: found.line,
+        image: found.image.clone(),
+        name: None,
+        reference: None,
+        digest: None,
+        state: State::Undeclared,
+        edit: None,
+        rewritten: false,
+    };
+    let (reference, written_tag) = match (
+        Reference::parse(&found.image),
+        ParsedReference::parse(&found.image),
+    ) {
+        (Ok(reference), Ok(parsed)) => (reference, parsed.tag.is_some()),
+        (Err(e), _) | (_, Err(e)) => {
+            record.state = State::LeftAlone(format!(
+                "{} is not a valid image reference: {e}",
+                found.site
+            ));
+            return record;
+        }
+    };
+    let key = reference.without_digest();
+    record.reference = Some(reference.clone());
+    let Some(entry) = entries.iter().find(|e| e.key == key) else {
+        return record;
+    };
+    record.name = Some(entry.spec.name.clone());
+    let locked = match &entry.locked {
+        Ok(digest) => digest,
+        Err(state) => {
+            record.state = State::LockOutOfDate(*state);
+            return record;
+        }
+    };
+    record.digest = Some(locked.clone());
+    record.state = match reference.digest() {
+        Some(d) if d == locked => State::Pinned,
+        Some(d) => State::StaleDigest(d.clone()),
+        None => State::Unpinned,
+    };
+    if record.state != State::Pinned {
+        // Keep the reference as the user wrote it; add the tag when it was
+        // implied, so the file still says which tag the digest came from.
+        let without_digest = found.image.split('@').next().unwrap_or_default();
+        let tag = match (written_tag, key.tag()) {
+            (false, Some(tag)) => format!(":{tag}"),
+            _ => String::new(),
+        };
+        record.edit = Some((
+            found.span.clone(),
+            format!("{without_digest}{tag}@{locked}"),
+        ));
+    }
+    record
+}

@@ -371,6 +371,44 @@ fn tokens_are_fetched_once_per_repository_not_once_per_request() {
 }
 
 #[test]
+fn one_token_serves_every_repository_when_the_registry_accepts_it() {
+    let server = token_server();
+    let registry = token_registry(&server);
+    let a = registry.addr();
+    let repositories = ["team/a", "team/b", "team/c", "team/d"];
+    let mut manifest = String::from("[images]\n");
+    for repo in repositories {
+        registry
+            .push(repo, "v1", &Fixture::new(Kind::OciManifest, repo))
+            .expect("push");
+        manifest.push_str(&format!("{} = \"{a}/{repo}:v1\"\n", repo.replace('/', "-")));
+    }
+    let project = Project::new(&manifest);
+    write_docker_config(
+        &project,
+        &serde_json::json!({"auths": {a.clone(): {"auth": basic_auth_value(USER, PASSWORD)}}}),
+    );
+
+    // Tokens that cover every repository, as account-wide tokens do.
+    server.also_grant(&repositories);
+    server.clear_requests();
+    project.images(&["lock", "--jobs", "1"]).expect_code(0);
+    assert_eq!(server.requests().len(), 1, "{:#?}", server.requests());
+
+    // Tokens scoped to one repository, as distribution's: one try, then a
+    // token per repository, and the run still succeeds.
+    server.also_grant(&[]);
+    server.clear_requests();
+    project.images(&["verify", "--jobs", "1"]).expect_code(0);
+    assert_eq!(
+        server.requests().len(),
+        repositories.len(),
+        "{:#?}",
+        server.requests()
+    );
+}
+
+#[test]
 fn a_token_refused_for_insufficient_scope_is_fetched_again_once() {
     let TokenSetup {
         server,

@@ -101,6 +101,8 @@ struct Shared {
     credentials: Option<(String, String)>,
     refresh_token: Option<String>,
     flaws: Mutex<VecDeque<Flaw>>,
+    /// Repositories every token grants `pull` on, whatever was asked.
+    also_granted: Mutex<Vec<String>>,
     requests: Mutex<Vec<TokenRequest>>,
     issued: Mutex<Vec<String>>,
     next_id: AtomicU64,
@@ -154,6 +156,7 @@ impl TokenServer {
             credentials,
             refresh_token,
             flaws: Mutex::new(VecDeque::new()),
+            also_granted: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             issued: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
@@ -194,6 +197,12 @@ impl TokenServer {
         let mut flaws = lock(&self.shared.flaws);
         flaws.clear();
         flaws.extend(std::iter::repeat_n(flaw, times));
+    }
+
+    /// Makes every token also grant `pull` on `repositories`, as a
+    /// registry's account-wide tokens do: one token then serves them all.
+    pub fn also_grant(&self, repositories: &[&str]) {
+        *lock(&self.shared.also_granted) = repositories.iter().map(|r| r.to_string()).collect();
     }
 
     /// Every request so far, in order.
@@ -382,8 +391,13 @@ fn authenticate(
 
 /// A JWT granting what `scopes` ask for, unless `flaw` says otherwise.
 fn sign(shared: &Shared, subject: &str, scopes: &[String], flaw: Option<Flaw>) -> String {
+    let extra: Vec<String> = lock(&shared.also_granted)
+        .iter()
+        .map(|repo| format!("repository:{repo}:pull"))
+        .collect();
     let access: Vec<serde_json::Value> = scopes
         .iter()
+        .chain(&extra)
         .filter_map(|scope| {
             // `repository:NAME:ACTIONS`; NAME may hold `:` only with a port,
             // which repository names never have.

@@ -13,6 +13,7 @@ use oci_client::token_cache::{RegistryToken, RegistryTokenType};
 use oci_client::RegistryOperation;
 use tokio::sync::OnceCell;
 
+use crate::token_sharing::SharedToken;
 use crate::{CredentialStore, ResolveError, RetryPolicy};
 
 /// Transport settings for one registry, from `[registries."host:port"]`.
@@ -62,6 +63,9 @@ pub(crate) struct Clients {
     by_registry: Mutex<HashMap<String, Connection>>,
 }
 
+/// One completed authorization of a repository, to tell it from a later one.
+pub(crate) struct Authorization(Arc<OnceCell<()>>);
+
 /// A registry's client and the credentials it is used with.
 #[derive(Clone)]
 pub(crate) struct Connection {
@@ -75,6 +79,8 @@ pub(crate) struct Connection {
     /// challenge, and which repository's authorization asked. The ping is
     /// the same for every repository, so one answer serves them all.
     probe: Arc<OnceCell<(bool, String)>>,
+    /// Whether one bearer token serves every repository here.
+    shared: Arc<SharedToken>,
 }
 
 impl Connection {
@@ -100,6 +106,7 @@ impl Connection {
             source: None,
             authorized: Arc::default(),
             probe: Arc::default(),
+            shared: Arc::default(),
         }
     }
 
@@ -119,7 +126,7 @@ impl Connection {
     pub(crate) async fn authorize(
         &self,
         target: &oci_client::Reference,
-    ) -> Result<(), oci_client::errors::OciDistributionError> {
+    ) -> Result<Authorization, oci_client::errors::OciDistributionError> {
         let cell = {
             let mut map = self
                 .authorized
@@ -132,45 +139,74 @@ impl Connection {
                 let (open, prober) = self
                     .probe
                     .get_or_try_init(|| async {
-                        let token = self
-                            .client
-                            .auth(target, &self.auth, RegistryOperation::Pull)
-                            .await?;
+                        let token = self.fetch_token(target).await?;
                         Ok::<_, oci_client::errors::OciDistributionError>((
-                            token.is_none(),
+                            !token,
                             target.repository().to_string(),
                         ))
                     })
                     .await?;
                 if !open && prober != target.repository() {
-                    // A registry that challenges: a token per repository.
-                    self.client
-                        .auth(target, &self.auth, RegistryOperation::Pull)
-                        .await?;
+                    // A registry that challenges: a token per repository,
+                    // unless one it issued before serves here too.
+                    self.borrow_or_fetch_token(target).await?;
                 }
                 *open
             } else {
-                self.client
-                    .auth(target, &self.auth, RegistryOperation::Pull)
-                    .await?;
+                self.borrow_or_fetch_token(target).await?;
                 false
             };
             if open {
-                self.client
-                    .tokens
-                    .insert(
-                        target,
-                        RegistryOperation::Pull,
-                        RegistryTokenType::Bearer(RegistryToken::Token {
-                            token: String::new(),
-                        }),
-                    )
-                    .await;
+                self.insert_token(target, String::new()).await;
             }
-            Ok(())
+            Ok::<_, oci_client::errors::OciDistributionError>(())
         })
-        .await
-        .map(|_| ())
+        .await?;
+        Ok(Authorization(cell))
+    }
+
+    /// Uses a token issued for another repository when the registry allows
+    /// that (see [`SharedToken`]), else asks for one.
+    async fn borrow_or_fetch_token(
+        &self,
+        target: &oci_client::Reference,
+    ) -> Result<(), oci_client::errors::OciDistributionError> {
+        match self.shared.borrow(target.repository()) {
+            Some(token) => {
+                self.insert_token(target, token).await;
+                Ok(())
+            }
+            None => self.fetch_token(target).await.map(|_| ()),
+        }
+    }
+
+    /// Authorizes through `oci-client`, which caches what it gets; returns
+    /// whether the registry issued a bearer token, and offers it for sharing.
+    async fn fetch_token(
+        &self,
+        target: &oci_client::Reference,
+    ) -> Result<bool, oci_client::errors::OciDistributionError> {
+        let token = self
+            .client
+            .auth(target, &self.auth, RegistryOperation::Pull)
+            .await?;
+        let issued = token.is_some();
+        if let Some(token) = token {
+            self.shared.offer(token);
+        }
+        Ok(issued)
+    }
+
+    /// Puts a bearer token for `target`'s repository into the client's cache.
+    async fn insert_token(&self, target: &oci_client::Reference, token: String) {
+        self.client
+            .tokens
+            .insert(
+                target,
+                RegistryOperation::Pull,
+                RegistryTokenType::Bearer(RegistryToken::Token { token }),
+            )
+            .await;
     }
 
     /// Runs `request` authorized; a 401 (a token revoked or expired early)
@@ -184,25 +220,38 @@ impl Connection {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
     {
-        self.authorize(target).await?;
+        let used = self.authorize(target).await?;
         match request().await {
             Err(oci_client::errors::OciDistributionError::UnauthorizedError { .. }) => {
-                self.forget(target);
+                self.shared.refused(target.repository());
+                self.forget(target, &used);
                 self.authorize(target).await?;
                 request().await
+            }
+            Ok(value) => {
+                self.shared.accepted(target.repository());
+                Ok(value)
             }
             other => other,
         }
     }
 
-    /// Forgets the authorization of `target`'s repository, so the next
-    /// request authorizes again.
-    fn forget(&self, target: &oci_client::Reference) {
+    /// Forgets the authorization `used` for `target`'s repository, so the
+    /// next request authorizes again. Only that one: when several requests
+    /// are refused at once, the first to get here starts a new
+    /// authorization and the others share it instead of each fetching a
+    /// token.
+    fn forget(&self, target: &oci_client::Reference, used: &Authorization) {
         let mut map = self
             .authorized
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.remove(target.repository());
+        if map
+            .get(target.repository())
+            .is_some_and(|current| Arc::ptr_eq(current, &used.0))
+        {
+            map.remove(target.repository());
+        }
     }
 }
 

@@ -26,6 +26,7 @@ mod error;
 mod media_type;
 mod resolve;
 mod retry;
+mod token_sharing;
 mod verify;
 
 pub use auth::CredentialStore;

@@ -19,6 +19,7 @@
 mod check;
 mod diff;
 mod digest;
+mod file_error;
 mod lock;
 mod lock_fast;
 mod lock_lines;
@@ -30,6 +31,7 @@ mod spanned_toml;
 pub use check::{check, entry_matches, status, Consistency, EntryStatus};
 pub use diff::{diff, unambiguous_hex_len, EntryChange, LockDiff, SHORT_DIGEST_LEN};
 pub use digest::{Algorithm, Digest, DigestError};
+pub use file_error::FileError;
 pub use lock::{
     write_if_changed, LockError, LockErrorKind, LockedImage, Lockfile, PlatformManifest, LOCK_FILE,
     LOCK_VERSION,

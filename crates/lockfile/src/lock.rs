@@ -11,13 +11,13 @@
 //! refused rather than half understood.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
+use crate::file_error::FileError;
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::spanned_toml::{self, key_span, line_col, one_of, Located, Node};
@@ -398,54 +398,7 @@ pub enum LockErrorKind {
 }
 
 /// A lock error, displayed on one line as `images.lock:7:10: message`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct LockError {
-    path: PathBuf,
-    location: Option<(usize, usize)>,
-    message: String,
-    kind: LockErrorKind,
-}
-
-impl LockError {
-    /// The lock the error is about.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// 1-based line, when the error points into the file.
-    pub fn line(&self) -> Option<usize> {
-        self.location.map(|(line, _)| line)
-    }
-
-    /// 1-based column (in characters), when the error points into the file.
-    pub fn column(&self) -> Option<usize> {
-        self.location.map(|(_, column)| column)
-    }
-
-    /// The message without the `file:line:column: ` prefix.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// What kind of problem it is.
-    pub fn kind(&self) -> LockErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for LockError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.location {
-            Some((line, column)) => write!(
-                f,
-                "{}:{line}:{column}: {}",
-                self.path.display(),
-                self.message
-            ),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
-    }
-}
+pub type LockError = FileError<LockErrorKind>;
 
 /// The text being parsed, to turn spans into positions.
 struct Context<'a> {

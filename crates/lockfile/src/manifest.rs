@@ -19,11 +19,11 @@
 //! (or the reverse) with no hint why.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::file_error::FileError;
 use crate::platform::Platform;
 use crate::reference::{is_valid_domain, Reference};
 use crate::spanned_toml::{self, key_span, line_col, one_of, Entry, LineIndex, Located, Node};
@@ -184,13 +184,7 @@ pub enum ManifestErrorKind {
 
 /// A manifest error, displayed on one line as
 /// `images.toml:4:8: unknown key `imgae` in image `web` (expected …)`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct ManifestError {
-    path: PathBuf,
-    location: Option<(usize, usize)>,
-    message: String,
-    kind: ManifestErrorKind,
-}
+pub type ManifestError = FileError<ManifestErrorKind>;
 
 impl ManifestError {
     /// The error to report when [`find_manifest`] found nothing.
@@ -198,10 +192,7 @@ impl ManifestError {
         ManifestError {
             path: start.to_owned(),
             location: None,
-            message: format!(
-                "no {MANIFEST_FILE} found in `{}` or any parent directory",
-                start.display()
-            ),
+            message: format!("no {MANIFEST_FILE} found here or in any parent directory"),
             kind: ManifestErrorKind::NotFound,
         }
     }
@@ -215,49 +206,8 @@ impl ManifestError {
         ManifestError {
             path: path.to_owned(),
             location: None,
-            message: format!("cannot read `{}`: {reason}", path.display()),
+            message: format!("cannot read: {reason}"),
             kind,
-        }
-    }
-
-    /// The manifest the error is about.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// 1-based line, when the error points into the file.
-    pub fn line(&self) -> Option<usize> {
-        self.location.map(|(line, _)| line)
-    }
-
-    /// 1-based column (in characters), when the error points into the file.
-    pub fn column(&self) -> Option<usize> {
-        self.location.map(|(_, column)| column)
-    }
-
-    /// The message without the `file:line:column: ` prefix.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// What kind of problem it is.
-    pub fn kind(&self) -> ManifestErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for ManifestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.location {
-            Some((line, column)) => {
-                write!(
-                    f,
-                    "{}:{line}:{column}: {}",
-                    self.path.display(),
-                    self.message
-                )
-            }
-            None => f.write_str(&self.message),
         }
     }
 }

@@ -221,13 +221,13 @@ fn missing_file_is_a_clear_error() {
     assert_eq!(err.kind(), ManifestErrorKind::NotFound);
     assert_eq!(
         err.to_string(),
-        format!("cannot read `{}`: file not found", path.display())
+        format!("{}: cannot read: file not found", path.display())
     );
     let err = images_lockfile::ManifestError::not_found(dir.path());
     assert_eq!(
         err.to_string(),
         format!(
-            "no images.toml found in `{}` or any parent directory",
+            "{}: no images.toml found here or in any parent directory",
             dir.path().display()
         )
     );

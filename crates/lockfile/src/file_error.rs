@@ -1,0 +1,59 @@
+//! Errors about a place in a file, shared by images.toml and images.lock.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// An error about a file, displayed on one line as
+/// `images.toml:4:8: unknown key `imgae` in image `web` (expected …)`, or
+/// `images.lock: cannot read: …` when it points nowhere inside the file.
+///
+/// `K` says what kind of problem it is: [`ManifestError`](crate::ManifestError)
+/// and [`LockError`](crate::LockError) are this type with their own kinds.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct FileError<K> {
+    pub(crate) path: PathBuf,
+    pub(crate) location: Option<(usize, usize)>,
+    pub(crate) message: String,
+    pub(crate) kind: K,
+}
+
+impl<K: Copy> FileError<K> {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// 1-based line, when the error points into the file.
+    pub fn line(&self) -> Option<usize> {
+        self.location.map(|(line, _)| line)
+    }
+
+    /// 1-based column (in characters), when the error points into the file.
+    pub fn column(&self) -> Option<usize> {
+        self.location.map(|(_, column)| column)
+    }
+
+    /// The message without the `file:line:column: ` prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// What kind of problem it is.
+    pub fn kind(&self) -> K {
+        self.kind
+    }
+}
+
+impl<K> fmt::Display for FileError<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Some((line, column)) => write!(
+                f,
+                "{}:{line}:{column}: {}",
+                self.path.display(),
+                self.message
+            ),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}

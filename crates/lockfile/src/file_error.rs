@@ -1,7 +1,10 @@
 //! Errors about a place in a file, shared by images.toml and images.lock.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use crate::spanned_toml::line_col;
 
 /// An error about a file, displayed on one line as
 /// `images.toml:4:8: unknown key `imgae` in image `web` (expected …)`, or
@@ -15,6 +18,25 @@ pub struct FileError<K> {
     pub(crate) location: Option<(usize, usize)>,
     pub(crate) message: String,
     pub(crate) kind: K,
+}
+
+impl<K> FileError<K> {
+    /// An error about `path`, pointing at the start of `span` in its `text`
+    /// when there is one.
+    pub(crate) fn at(
+        path: &Path,
+        text: &str,
+        span: Option<Range<usize>>,
+        message: String,
+        kind: K,
+    ) -> Self {
+        FileError {
+            path: path.to_owned(),
+            location: span.map(|s| line_col(text, s.start)),
+            message,
+            kind,
+        }
+    }
 }
 
 impl<K: Copy> FileError<K> {

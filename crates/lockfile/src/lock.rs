@@ -20,7 +20,7 @@ use crate::digest::Digest;
 use crate::file_error::FileError;
 use crate::platform::Platform;
 use crate::reference::Reference;
-use crate::spanned_toml::{self, key_span, line_col, one_of, Located, Node};
+use crate::spanned_toml::{self, key_span, one_of, Located, Node};
 
 /// The lock's file name, next to `images.toml`.
 pub const LOCK_FILE: &str = "images.lock";
@@ -408,12 +408,7 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn error(&self, kind: LockErrorKind, span: Option<Range<usize>>, message: String) -> LockError {
-        LockError {
-            path: self.path.to_owned(),
-            location: span.map(|s| line_col(self.text, s.start)),
-            message,
-            kind,
-        }
+        LockError::at(self.path, self.text, span, message, kind)
     }
 
     fn invalid(&self, span: Range<usize>, message: String) -> LockError {

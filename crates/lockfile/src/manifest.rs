@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use crate::file_error::FileError;
 use crate::platform::Platform;
 use crate::reference::{is_valid_domain, Reference};
-use crate::spanned_toml::{self, key_span, line_col, one_of, Entry, LineIndex, Located, Node};
+use crate::spanned_toml::{self, key_span, one_of, Entry, LineIndex, Located, Node};
 
 /// The manifest's file name, looked for in the working directory and its
 /// parents.
@@ -226,12 +226,7 @@ impl Context<'_> {
         span: Option<Range<usize>>,
         message: String,
     ) -> ManifestError {
-        ManifestError {
-            path: self.path.to_owned(),
-            location: span.map(|s| line_col(self.text, s.start)),
-            message,
-            kind,
-        }
+        ManifestError::at(self.path, self.text, span, message, kind)
     }
 
     fn invalid(&self, span: Range<usize>, message: String) -> ManifestError {

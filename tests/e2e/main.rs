@@ -9,6 +9,7 @@ mod bad_input;
 mod diff;
 mod edit;
 mod faults;
+mod files;
 mod hostile;
 mod interrupt;
 mod list;

@@ -243,6 +243,22 @@ impl Fixture {
         self
     }
 
+    /// The platforms of a list or index taken exactly as given, without any
+    /// check: `("Linux", "AMD64", None)`, an empty os, a quote or newline
+    /// in a variant. For tests of what a client does with platforms a
+    /// registry stores without complaint but the OCI spec does not allow.
+    pub fn raw_platforms(mut self, platforms: &[(&str, &str, Option<&str>)]) -> Fixture {
+        self.platforms = platforms
+            .iter()
+            .map(|(os, architecture, variant)| Platform {
+                os: (*os).to_string(),
+                architecture: (*architecture).to_string(),
+                variant: variant.map(str::to_string),
+            })
+            .collect();
+        self
+    }
+
     /// Adds an attestation manifest to a list or index, the way
     /// `docker buildx` does: an entry with platform `unknown/unknown` and
     /// annotation `vnd.docker.reference.type: attestation-manifest`. Clients

@@ -64,6 +64,11 @@ pub fn label_error() -> String {
     paint(stderr_color(), "1;31", "error:")
 }
 
+/// `warning:` in bold yellow on a colour terminal.
+pub fn label_warning() -> String {
+    paint(stderr_color(), "1;33", "warning:")
+}
+
 /// `hint:` in bold cyan on a colour terminal.
 pub fn label_hint() -> String {
     paint(stderr_color(), "1;36", "hint:")
@@ -112,6 +117,13 @@ impl Printer {
     pub fn status(&self, text: &str) {
         if !self.quiet {
             write_stderr(&format!("{text}\n"));
+        }
+    }
+
+    /// A `warning:` line (stderr), unless `--quiet`.
+    pub fn warning(&self, text: &str) {
+        if !self.quiet {
+            write_stderr(&format!("{} {text}\n", label_warning()));
         }
     }
 

@@ -260,8 +260,28 @@ impl Lockfile {
     /// Ctrl-C leaves either the old lock or the new one, never half of one.
     /// Leaving an unchanged file alone keeps its mtime, which build tools
     /// watch.
+    ///
+    /// What would be written is read back first: a lock that `images`
+    /// could not read, or that reads as something else, is refused with
+    /// [`io::ErrorKind::InvalidData`] and the file is left alone.
     pub fn write_atomic(&self, path: &Path) -> io::Result<bool> {
-        write_if_changed(path, self.to_toml().as_bytes())
+        let text = self.to_toml();
+        match Lockfile::parse(&text, path) {
+            Ok(back) if back == *self => {}
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the new lock would read back differently; nothing was written",
+                ))
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the new lock would not read back ({e}); nothing was written"),
+                ))
+            }
+        }
+        write_if_changed(path, text.as_bytes())
     }
 }
 

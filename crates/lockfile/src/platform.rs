@@ -58,6 +58,49 @@ impl Platform {
             variant: parts.get(2).map(|v| (*v).to_owned()),
         })
     }
+
+    /// Reads a platform as an image index states it, normalized the way
+    /// containerd normalizes case: `{"os": "Linux", "architecture":
+    /// "AMD64"}` is `linux/amd64`. An empty variant is no variant.
+    ///
+    /// Anything else that [`Platform::parse`] would refuse (an empty os, a
+    /// space, a `/`, a quote, a newline, a non-ASCII letter) is refused
+    /// here too, so that what comes from a registry can always be written
+    /// to images.lock and read back.
+    ///
+    /// ```
+    /// use images_lockfile::Platform;
+    /// let p = Platform::from_index("Linux", "AMD64", Some("")).unwrap();
+    /// assert_eq!(p.to_string(), "linux/amd64");
+    /// assert!(Platform::from_index("linux", "amd64/v3", None).is_err());
+    /// ```
+    pub fn from_index(
+        os: &str,
+        architecture: &str,
+        variant: Option<&str>,
+    ) -> Result<Platform, PlatformError> {
+        let platform = Platform {
+            os: os.to_ascii_lowercase(),
+            architecture: architecture.to_ascii_lowercase(),
+            variant: variant
+                .filter(|v| !v.is_empty())
+                .map(str::to_ascii_lowercase),
+        };
+        let parts_valid = is_part(&platform.os)
+            && is_part(&platform.architecture)
+            && platform.variant.as_deref().is_none_or(is_part);
+        if parts_valid {
+            Ok(platform)
+        } else {
+            // Escaped: this text came from a registry and ends up in messages.
+            let mut input = format!("{}/{}", os.escape_debug(), architecture.escape_debug());
+            if let Some(v) = variant {
+                input.push('/');
+                input.push_str(&v.escape_debug().to_string());
+            }
+            Err(PlatformError { input })
+        }
+    }
 }
 
 /// The OCI spec uses GOOS/GOARCH values: lowercase ASCII, digits, and the
@@ -113,6 +156,30 @@ mod tests {
             assert!(err
                 .to_string()
                 .starts_with(&format!("invalid platform `{s}`")));
+        }
+    }
+
+    #[test]
+    fn index_platforms_are_lowercased_and_empty_variants_dropped() {
+        let p = Platform::from_index("Linux", "ARM64", Some("V8")).expect("valid");
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        let p = Platform::from_index("windows", "amd64", Some("")).expect("valid");
+        assert_eq!(p.variant, None);
+    }
+
+    #[test]
+    fn index_platforms_the_lock_cannot_hold_are_refused() {
+        for (os, arch, variant) in [
+            ("", "amd64", None),
+            ("linux", "", None),
+            (" ", "amd64", None),
+            ("linux", "amd64/v3", None),
+            ("linüx", "amd64", None),
+            ("linux", "arm", Some("v7\"\n")),
+            ("linux", "amd 64", None),
+        ] {
+            let err = Platform::from_index(os, arch, variant).expect_err(os);
+            assert!(!err.input().contains('\n'), "{err}");
         }
     }
 

@@ -69,6 +69,18 @@ pub enum ResolveError {
         /// The platforms the index lists.
         available: String,
     },
+    /// A platform listed in `platforms` is not among the index entries that
+    /// could be read, and some entries had platforms that are not valid OCI
+    /// platforms: the registry's answer cannot be used.
+    #[error("`{reference}` has no readable manifest for platform `{platform}`: the index lists entries whose platform is not a valid OCI platform ({skipped})")]
+    UnreadablePlatforms {
+        /// The reference asked for.
+        reference: String,
+        /// The platform asked for.
+        platform: String,
+        /// The entries that were left out, described and escaped.
+        skipped: String,
+    },
     /// Credentials missing or refused.
     #[error("{}", unauthorized_message(.registry, .credentials.as_deref()))]
     Unauthorized {
@@ -156,6 +168,7 @@ impl ResolveError {
             | ResolveError::TooLarge { .. }
             | ResolveError::PlatformMissing { .. } => ErrorClass::Finding,
             ResolveError::Unauthorized { .. }
+            | ResolveError::UnreadablePlatforms { .. }
             | ResolveError::UntrustedCertificate { .. }
             | ResolveError::RateLimited { .. }
             | ResolveError::Unreachable { .. }

@@ -33,6 +33,9 @@ pub(crate) struct Inspected {
     pub media_type: String,
     /// Per-platform children of an index or list; empty for a single manifest.
     pub children: Vec<PlatformManifest>,
+    /// Index entries left out because their platform is not one the OCI
+    /// spec allows (even after normalizing case), described for a warning.
+    pub skipped: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +113,7 @@ pub(crate) fn inspect(body: &[u8], reference: &str) -> Result<Inspected, Resolve
         });
     }
     let mut children = Vec::new();
+    let mut skipped = Vec::new();
     if is_index {
         let manifests = raw
             .manifests
@@ -123,14 +127,11 @@ pub(crate) fn inspect(body: &[u8], reference: &str) -> Result<Inspected, Resolve
             }
             let digest = Digest::parse(&entry.digest)
                 .map_err(|e| invalid(format!("bad child digest: {e}")))?;
-            children.push(PlatformManifest {
-                platform: Platform {
-                    os: p.os,
-                    architecture: p.architecture,
-                    variant: p.variant.filter(|v| !v.is_empty()),
-                },
-                digest,
-            });
+            // What the lock could not hold is left out here, never written.
+            match Platform::from_index(&p.os, &p.architecture, p.variant.as_deref()) {
+                Ok(platform) => children.push(PlatformManifest { platform, digest }),
+                Err(e) => skipped.push(format!("`{}` ({digest})", e.input())),
+            }
         }
         children.sort_by(|a, b| (&a.platform, &a.digest).cmp(&(&b.platform, &b.digest)));
         children.dedup();
@@ -138,6 +139,7 @@ pub(crate) fn inspect(body: &[u8], reference: &str) -> Result<Inspected, Resolve
     Ok(Inspected {
         media_type,
         children,
+        skipped,
     })
 }
 
@@ -261,8 +263,70 @@ mod tests {
             })
         }
 
+        /// Platform fields as registries might send them: valid, odd case,
+        /// empty, with separators, quotes, control and non-ASCII characters.
+        fn platform_field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("linux".to_string()),
+                Just("AMD64".to_string()),
+                Just(String::new()),
+                "[a-zA-Z0-9._/ \"\\\n-]{0,8}",
+                any::<String>(),
+            ]
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// "What we write, we read": whatever platforms an index lists,
+            /// the children `inspect` keeps go into images.lock and come
+            /// back out of it unchanged.
+            #[test]
+            fn what_an_index_lists_the_lock_writes_and_reads_back(
+                entries in prop::collection::vec(
+                    (platform_field(), platform_field(), prop::option::of(platform_field()), 0u8..4),
+                    0..6,
+                )
+            ) {
+                let manifests: Vec<serde_json::Value> = entries
+                    .iter()
+                    .map(|(os, architecture, variant, child)| {
+                        let mut platform = serde_json::json!({"os": os, "architecture": architecture});
+                        if let Some(variant) = variant {
+                            platform["variant"] = variant.clone().into();
+                        }
+                        serde_json::json!({
+                            "mediaType": OCI_MANIFEST,
+                            "digest": format!("sha256:{}", child.to_string().repeat(64)),
+                            "size": 1,
+                            "platform": platform,
+                        })
+                    })
+                    .collect();
+                let body = serde_json::json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_INDEX,
+                    "manifests": manifests,
+                })
+                .to_string();
+                let inspected = inspect(body.as_bytes(), "r").expect("a well-formed index");
+                prop_assert_eq!(inspected.children.len() + inspected.skipped.len() <= entries.len(), true);
+                let image = images_lockfile::LockedImage {
+                    name: "odd".to_string(),
+                    reference: images_lockfile::Reference::parse("registry.test/acme/odd:1")
+                        .expect("valid reference"),
+                    digest: Digest::sha256_of(body.as_bytes()),
+                    media_type: inspected.media_type,
+                    mutable: false,
+                    platforms: Vec::new(),
+                    manifests: inspected.children,
+                };
+                let mut lock = images_lockfile::Lockfile::default();
+                lock.images.insert(image.name.clone(), image);
+                let text = lock.to_toml();
+                let back = images_lockfile::Lockfile::parse(&text, std::path::Path::new("images.lock"));
+                prop_assert_eq!(back.as_ref().ok(), Some(&lock), "{:?}\n{}", back.as_ref().err(), text);
+            }
 
             #[test]
             fn inspect_never_panics_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {

@@ -21,6 +21,10 @@ pub struct Resolved {
     /// The platform manifests of an index, filtered to the platforms asked
     /// for (all of them when none were); empty for a single manifest.
     pub manifests: Vec<PlatformManifest>,
+    /// Index entries left out because their platform is not a valid OCI
+    /// platform (described and escaped, for a warning); see
+    /// [`Platform::from_index`].
+    pub skipped: Vec<String>,
 }
 
 /// Resolves references against registries. Cheap to share behind an `Arc`;
@@ -55,11 +59,12 @@ impl Resolver {
         platforms: &[Platform],
     ) -> Result<Resolved, ResolveError> {
         let (digest, inspected) = self.fetch(reference).await?;
-        let manifests = select_platforms(reference, inspected.children, platforms)?;
+        let manifests = select_platforms(reference, &inspected, platforms)?;
         Ok(Resolved {
             digest,
             media_type: inspected.media_type,
             manifests,
+            skipped: inspected.skipped,
         })
     }
 
@@ -297,17 +302,27 @@ fn tampered(reference: &str, expected: String, body: &[u8]) -> ResolveError {
 }
 
 /// Keeps the index children for the platforms asked for; all of them when
-/// none were. A platform asked for but absent is an error, not a silent gap.
+/// none were. A platform asked for but absent is an error, not a silent gap:
+/// the user's to fix when the index lacks it, the registry's when the index
+/// has entries whose platform could not be read (one of them may be it).
 fn select_platforms(
     reference: &Reference,
-    children: Vec<PlatformManifest>,
+    inspected: &Inspected,
     wanted: &[Platform],
 ) -> Result<Vec<PlatformManifest>, ResolveError> {
-    if wanted.is_empty() || children.is_empty() {
-        return Ok(children);
+    let children = &inspected.children;
+    if wanted.is_empty() || (children.is_empty() && inspected.skipped.is_empty()) {
+        return Ok(children.clone());
     }
     for w in wanted {
         if !children.iter().any(|c| platform_matches(w, &c.platform)) {
+            if !inspected.skipped.is_empty() {
+                return Err(ResolveError::UnreadablePlatforms {
+                    reference: reference.to_string(),
+                    platform: w.to_string(),
+                    skipped: inspected.skipped.join(", "),
+                });
+            }
             let available = children
                 .iter()
                 .map(|c| c.platform.to_string())
@@ -321,8 +336,9 @@ fn select_platforms(
         }
     }
     Ok(children
-        .into_iter()
+        .iter()
         .filter(|c| wanted.iter().any(|w| platform_matches(w, &c.platform)))
+        .cloned()
         .collect())
 }
 

@@ -145,6 +145,13 @@ pub fn lock_project(
         for ((spec, _), result) in plan.resolve.iter().zip(results) {
             match result {
                 Ok(resolved) => {
+                    if !resolved.skipped.is_empty() {
+                        printer.warning(&format!(
+                            "{}: left out index entries whose platform is not a valid OCI platform: {}",
+                            spec.name,
+                            resolved.skipped.join(", ")
+                        ));
+                    }
                     new.images
                         .insert(spec.name.clone(), locked_entry(spec, resolved));
                 }

@@ -75,3 +75,74 @@ fn a_platform_asked_for_among_unreadable_entries_is_a_registry_error() {
     );
     assert!(project.lock_bytes().is_empty(), "no lock was written");
 }
+
+#[test]
+fn lock_locked_never_writes_even_a_reformat() {
+    let reg = Registry::start().expect("start the test registry");
+    reg.push("acme/api", "v1", &Fixture::new(Kind::OciIndex, "api"))
+        .expect("push");
+    let project = Project::new(&format!("[images]\napi = \"{}/acme/api:v1\"\n", reg.addr()));
+    project.images(&["lock"]).expect_code(0);
+    // Up to date in content, indented by hand.
+    let reindented = String::from_utf8(project.lock_bytes())
+        .expect("utf-8")
+        .replace("\nname = ", "\n  name = ");
+    std::fs::write(project.lock_path(), &reindented).expect("write");
+    let run = project.images(&["lock", "--locked"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("not in the form `images lock` writes"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.lock_bytes(), reindented.as_bytes());
+    // Without --locked the same run rewrites it in canonical form.
+    project.images(&["lock"]).expect_code(0);
+    project.images(&["lock", "--locked"]).expect_code(0);
+
+    // No lock at all and nothing declared: --locked still writes nothing.
+    let empty = Project::new("[images]\n");
+    empty.images(&["lock", "--locked"]).expect_code(1);
+    assert!(!empty.lock_path().exists());
+}
+
+#[test]
+fn a_symlinked_lock_and_manifest_are_written_through_to_their_targets() {
+    let reg = Registry::start().expect("start the test registry");
+    reg.push("acme/api", "v1", &Fixture::new(Kind::OciIndex, "api"))
+        .expect("push");
+    reg.push("acme/db", "16", &Fixture::new(Kind::OciManifest, "db"))
+        .expect("push");
+    let addr = reg.addr();
+    let project = Project::new(&format!("[images]\napi = \"{addr}/acme/api:v1\"\n"));
+    project.images(&["lock"]).expect_code(0);
+    // Both files live in `shared/`, the project has links to them.
+    let shared = project.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    for file in ["images.lock", "images.toml"] {
+        std::fs::rename(project.path().join(file), shared.join(file)).expect("move");
+        std::os::unix::fs::symlink(format!("shared/{file}"), project.path().join(file))
+            .expect("symlink");
+    }
+    project
+        .images(&["add", "db", &format!("{addr}/acme/db:16")])
+        .expect_code(0);
+    for file in ["images.lock", "images.toml"] {
+        let link = project.path().join(file);
+        let meta = std::fs::symlink_metadata(&link).expect("stat");
+        assert!(meta.file_type().is_symlink(), "{file} is still a link");
+        let target = std::fs::read_to_string(shared.join(file)).expect("read target");
+        assert!(
+            target.contains("acme/db:16"),
+            "{file}'s target has the new entry:\n{target}"
+        );
+    }
+    project.images(&["remove", "db"]).expect_code(0);
+    let target = std::fs::read_to_string(shared.join("images.lock")).expect("read target");
+    assert!(!target.contains("acme/db"), "{target}");
+    assert!(std::fs::symlink_metadata(project.lock_path())
+        .expect("stat")
+        .file_type()
+        .is_symlink());
+    project.images(&["verify"]).expect_code(0);
+}

@@ -290,7 +290,12 @@ impl Lockfile {
 /// directory, flushed, then renamed over `path`, keeping the old file's
 /// permissions. `images lock` writes the lock with it and `images pin` the
 /// files it rewrites.
+///
+/// A symbolic link is written through: the new file replaces the link's
+/// final target, and the link stays a link.
 pub fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<bool> {
+    let target = link_target(path)?;
+    let path = target.as_path();
     let existing = match fs::read(path) {
         Ok(bytes) => Some(bytes),
         Err(err) if err.kind() == io::ErrorKind::NotFound => None,
@@ -327,6 +332,31 @@ pub fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<bool> {
     }
     sync_dir(&dir);
     Ok(true)
+}
+
+/// The file a path finally names: `path` itself unless it is a symbolic
+/// link, else the end of its chain of links (which may not exist yet).
+fn link_target(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // As many hops as Linux follows before ELOOP.
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let next = fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) if next.is_relative() => dir.join(next),
+                    _ => next,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("`{}`: too many levels of symbolic links", path.display()),
+    ))
 }
 
 /// Creates `.images.lock.<pid>.<n>.tmp` next to the lock; the same

@@ -171,8 +171,28 @@ pub fn lock_project(
         .filter(|(name, entry)| old.images.get(*name).is_some_and(|o| o != *entry))
         .map(|(name, _)| name.clone())
         .collect();
-    if args.locked && changed {
-        return Err(out_of_date(&plan, &old, &new));
+    if args.locked {
+        // `--locked` never writes, not even a reformat: a lock that says
+        // the right things in another form (or no lock at all) would be
+        // rewritten by `images lock`, so it is out of date too.
+        if changed {
+            return Err(out_of_date(&plan, &old, &new));
+        }
+        if std::fs::read(&project.lock_path).ok().as_deref() != Some(new.to_toml().as_bytes()) {
+            let cause = if project.lock_path.exists() {
+                format!("{LOCK_FILE} is not in the form `images lock` writes (edited by hand?)")
+            } else {
+                format!("there is no {LOCK_FILE} yet")
+            };
+            return Err(out_of_date(&plan, &old, &new).with_cause(cause));
+        }
+        return Ok(LockOutcome {
+            wrote: false,
+            added: plan.added,
+            updated,
+            removed: plan.removed,
+            lock: new,
+        });
     }
     let wrote = new.write_atomic(&project.lock_path).map_err(|e| {
         Failure::new(

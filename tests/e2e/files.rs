@@ -146,3 +146,26 @@ fn a_symlinked_lock_and_manifest_are_written_through_to_their_targets() {
         .is_symlink());
     project.images(&["verify"]).expect_code(0);
 }
+
+#[test]
+fn add_and_remove_keep_a_bom_and_crlf_line_endings() {
+    let reg = Registry::start().expect("start the test registry");
+    reg.push("acme/api", "v1", &Fixture::new(Kind::OciIndex, "api"))
+        .expect("push");
+    reg.push("acme/db", "16", &Fixture::new(Kind::OciManifest, "db"))
+        .expect("push");
+    let addr = reg.addr();
+    let windows = format!(
+        "\u{feff}# Made on Windows.\r\n[images]\r\napi = \"{addr}/acme/api:v1\" # the API\r\n"
+    );
+    let project = Project::new(&windows);
+    let manifest = project.path().join("images.toml");
+    project
+        .images(&["add", "db", &format!("{addr}/acme/db:16")])
+        .expect_code(0);
+    let added = std::fs::read_to_string(&manifest).expect("read");
+    assert_eq!(added, format!("{windows}db = \"{addr}/acme/db:16\"\r\n"));
+    project.images(&["remove", "db"]).expect_code(0);
+    assert_eq!(std::fs::read_to_string(&manifest).expect("read"), windows);
+    project.images(&["verify"]).expect_code(0);
+}

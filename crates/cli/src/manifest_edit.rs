@@ -21,6 +21,10 @@ pub struct NewEntry<'a> {
 /// `text` with `entry` appended to `[images]`, creating the table when the
 /// file has none. `text` must already be a valid manifest without `entry.name`.
 pub fn add_entry(text: &str, entry: &NewEntry) -> Result<String, String> {
+    keeping_bom_and_crlf(text, |text| add_lf(text, entry))
+}
+
+fn add_lf(text: &str, entry: &NewEntry) -> Result<String, String> {
     let mut doc: DocumentMut = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
     if !doc.contains_key("images") {
         doc.insert("images", Item::Table(Table::new()));
@@ -50,12 +54,44 @@ pub fn add_entry(text: &str, entry: &NewEntry) -> Result<String, String> {
 
 /// `text` without the `[images]` entry `name`; `None` when there is no such entry.
 pub fn remove_entry(text: &str, name: &str) -> Result<Option<String>, String> {
-    let mut doc: DocumentMut = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
-    let removed = doc
-        .get_mut("images")
-        .and_then(Item::as_table_like_mut)
-        .and_then(|images| images.remove(name));
-    Ok(removed.map(|_| doc.to_string()))
+    let mut found = false;
+    let edited = keeping_bom_and_crlf(text, |text| {
+        let mut doc: DocumentMut = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
+        found = doc
+            .get_mut("images")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|images| images.remove(name))
+            .is_some();
+        Ok(doc.to_string())
+    })?;
+    Ok(found.then_some(edited))
+}
+
+/// Runs `edit` on `text` without its UTF-8 byte order mark and, when every
+/// line ends in CRLF, with LF endings (`toml_edit` writes LF and drops the
+/// mark), then puts both back: a Windows-made images.toml keeps its form
+/// byte for byte outside the entry edited.
+fn keeping_bom_and_crlf(
+    text: &str,
+    edit: impl FnOnce(&str) -> Result<String, String>,
+) -> Result<String, String> {
+    const BOM: char = '\u{feff}';
+    let (bom, body) = match text.strip_prefix(BOM) {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let lines = body.matches('\n').count();
+    let crlf = lines > 0 && body.matches("\r\n").count() == lines;
+    let edited = if crlf {
+        edit(&body.replace("\r\n", "\n"))?.replace('\n', "\r\n")
+    } else {
+        edit(body)?
+    };
+    Ok(if bom {
+        format!("{BOM}{edited}")
+    } else {
+        edited
+    })
 }
 
 #[cfg(test)]
@@ -139,6 +175,23 @@ insecure = true # plain HTTP
                 ""
             )
         );
+    }
+
+    #[test]
+    fn add_and_remove_keep_a_bom_and_crlf_endings() {
+        let windows = format!("\u{feff}{}", MANIFEST.replace('\n', "\r\n"));
+        let added = add_entry(&windows, &entry("db", "postgres:16")).expect("add");
+        assert_eq!(
+            added,
+            format!(
+                "\u{feff}{}",
+                add_entry(MANIFEST, &entry("db", "postgres:16"))
+                    .expect("add")
+                    .replace('\n', "\r\n")
+            )
+        );
+        let removed = remove_entry(&added, "db").expect("remove").expect("found");
+        assert_eq!(removed, windows);
     }
 
     #[test]

@@ -169,3 +169,137 @@ fn add_and_remove_keep_a_bom_and_crlf_line_endings() {
     assert_eq!(std::fs::read_to_string(&manifest).expect("read"), windows);
     project.images(&["verify"]).expect_code(0);
 }
+
+/// Waits until `child`'s stderr has a line containing `needle` (at most
+/// 60 s), returning what it read so far.
+fn wait_for_stderr(child: &mut std::process::Child, needle: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains(needle) {
+                    return seen;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    panic!("no `{needle}` on stderr; it said:\n{seen}");
+}
+
+#[test]
+fn a_second_run_waits_for_the_project_lock_and_says_so() {
+    let reg = Registry::start().expect("start the test registry");
+    reg.push("acme/api", "v1", &Fixture::new(Kind::OciIndex, "api"))
+        .expect("push");
+    let project = Project::new(&format!("[images]\napi = \"{}/acme/api:v1\"\n", reg.addr()));
+    // The test plays the first run: it holds the lock `images` takes.
+    let held = std::fs::File::open(project.path()).expect("open the project dir");
+    held.lock().expect("lock the project dir");
+    let mut child = project
+        .command(&["lock"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn images");
+    wait_for_stderr(&mut child, "Blocking waiting for file lock");
+    assert!(
+        !project.lock_path().exists(),
+        "nothing is read or written while waiting"
+    );
+    drop(held);
+    let status = child.wait().expect("wait for images");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(project.lock().images.len(), 1);
+}
+
+#[test]
+fn two_adds_at_once_both_keep_their_entry() {
+    let reg = Registry::start().expect("start the test registry");
+    reg.push("acme/api", "v1", &Fixture::new(Kind::OciIndex, "api"))
+        .expect("push");
+    let addr = reg.addr();
+    for round in 0..8 {
+        let project = Project::new("[images]\n");
+        let children: Vec<_> = ["one", "two"]
+            .iter()
+            .map(|name| {
+                project
+                    .command(&["add", name, &format!("{addr}/acme/api:v1")])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("spawn images")
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().expect("wait");
+            assert_eq!(output.status.code(), Some(0), "round {round}");
+        }
+        let manifest = std::fs::read_to_string(project.path().join("images.toml")).expect("read");
+        assert!(
+            manifest.contains("one =") && manifest.contains("two ="),
+            "round {round}: an entry was lost:\n{manifest}"
+        );
+        let lock = project.lock();
+        assert_eq!(
+            lock.images.len(),
+            2,
+            "round {round}: the lock lost an entry"
+        );
+    }
+}
+
+#[test]
+fn a_failed_add_never_undoes_an_edit_made_while_it_ran() {
+    use images_testkit::{Fault, FaultProxy};
+    let reg = Registry::start().expect("start the test registry");
+    let proxy = FaultProxy::start(&reg.addr()).expect("start proxy");
+    proxy.set(Fault::Slow { delay_ms: 1500 });
+    let project = Project::new("[images]\n");
+    let manifest = project.path().join("images.toml");
+    let mut child = project
+        .command(&["add", "gone", &format!("{}/acme/gone:v1", proxy.addr())])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn images");
+    // Once `add` has written its entry, someone edits the file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let edited = loop {
+        let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+        if text.contains("gone =") {
+            let edited = format!("{text}# edited while add ran\n");
+            std::fs::write(&manifest, &edited).expect("edit");
+            break edited;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "add never wrote its entry"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let stderr = wait_for_stderr(&mut child, "was not added");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("changed by someone else meanwhile"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&manifest).expect("read"), edited);
+}

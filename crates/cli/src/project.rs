@@ -8,6 +8,8 @@ use images_resolver::{CredentialStore, RegistrySettings, ResolverConfig};
 
 use crate::args::Global;
 use crate::exit::{Exit, Failure};
+use crate::output::Printer;
+use crate::project_lock::ProjectLock;
 
 /// The manifest and where its lock lives.
 pub struct Project {
@@ -24,6 +26,23 @@ impl Project {
             manifest,
             lock_path: Project::lock_path_beside(&path),
         })
+    }
+
+    /// [`Project::load`] for a command that writes images.toml or
+    /// images.lock: the project is locked before anything is read, and
+    /// stays locked while the returned guard lives.
+    pub fn load_for_edit(
+        global: &Global,
+        printer: Printer,
+    ) -> Result<(Project, ProjectLock), Failure> {
+        let path = Project::manifest_path(global)?;
+        let guard = ProjectLock::acquire(&path, printer)?;
+        let manifest = Manifest::load(&path)?;
+        let project = Project {
+            manifest,
+            lock_path: Project::lock_path_beside(&path),
+        };
+        Ok((project, guard))
     }
 
     /// Where images.toml is: `--manifest`, or found by walking up from the

@@ -20,6 +20,7 @@ use crate::exit::{Exit, Failure};
 use crate::manifest_edit::{add_entry, NewEntry};
 use crate::output::Printer;
 use crate::project::Project;
+use crate::project_lock::ProjectLock;
 
 pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Failure> {
     validate_name(&args.name)?;
@@ -36,6 +37,9 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
     }
 
     let path = manifest_path(global)?;
+    // Held until `add` has locked (or rolled back): a second `images`
+    // waits instead of editing the file this one is editing.
+    let _guard = ProjectLock::acquire(&path, printer)?;
     let original = read_existing(&path)?;
     let text = original.clone().unwrap_or_default();
     // The file must be valid before it is edited: an error now points at
@@ -82,12 +86,16 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
     let outcome = match locked {
         Ok(outcome) => outcome,
         Err(failure) => {
-            rollback(&path, original.as_deref());
-            return Err(failure.with_cause(format!(
-                "`{}` was left as it was; `{}` was not added",
-                path.display(),
-                args.name
-            )));
+            let undo = if rollback(&path, original.as_deref(), &edited) {
+                format!("`{}` was left as it was", path.display())
+            } else {
+                format!(
+                    "`{}` was changed by someone else meanwhile, so it was not put back; remove `{}` from it by hand",
+                    path.display(),
+                    args.name
+                )
+            };
+            return Err(failure.with_cause(format!("{undo}; `{}` was not added", args.name)));
         }
     };
     if original.is_none() {
@@ -159,11 +167,18 @@ pub(super) fn write(path: &Path, contents: &[u8]) -> Result<(), Failure> {
         .map_err(|e| Failure::bad_input(format!("cannot write `{}`: {e}", path.display())))
 }
 
-/// Puts images.toml back (or removes the one `add` created). Best effort:
-/// the failure being reported matters more than a second one here.
-fn rollback(path: &Path, original: Option<&str>) {
-    let _ = match original {
-        Some(text) => write_if_changed(path, text.as_bytes()).map(|_| ()),
-        None => std::fs::remove_file(path),
-    };
+/// Puts images.toml back (or removes the one `add` created), but only if
+/// it still holds exactly what `add` wrote: an edit made meanwhile (by an
+/// editor; other `images` runs wait for the project lock) is never undone.
+/// Returns whether the file is as it was. Best effort: the failure being
+/// reported matters more than a second one here.
+fn rollback(path: &Path, original: Option<&str>, written: &str) -> bool {
+    match std::fs::read(path) {
+        Ok(now) if now == written.as_bytes() => {}
+        _ => return false,
+    }
+    match original {
+        Some(text) => write_if_changed(path, text.as_bytes()).is_ok(),
+        None => std::fs::remove_file(path).is_ok(),
+    }
 }

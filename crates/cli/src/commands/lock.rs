@@ -15,7 +15,7 @@ use crate::progress::Progress;
 use crate::project::Project;
 
 pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, Failure> {
-    let project = Project::load(global)?;
+    let (project, _guard) = Project::load_for_edit(global, printer)?;
     let outcome = lock_project(global, &project, args, printer)?;
     if printer.is_json() {
         printer.json(&outcome.to_json());
@@ -70,7 +70,8 @@ impl LockOutcome {
 
 /// Brings `project`'s lock up to date with its images.toml and writes it;
 /// the whole of `images lock`, minus the report. Nothing is written when
-/// any image fails to resolve.
+/// any image fails to resolve. The caller holds the project's
+/// [`ProjectLock`](crate::project_lock::ProjectLock).
 pub fn lock_project(
     global: &Global,
     project: &Project,

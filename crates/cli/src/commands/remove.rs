@@ -11,7 +11,7 @@ use crate::output::Printer;
 use crate::project::Project;
 
 pub fn run(global: &Global, args: &RemoveArgs, printer: Printer) -> Result<Exit, Failure> {
-    let project = Project::load(global)?;
+    let (project, _guard) = Project::load_for_edit(global, printer)?;
     let path = project.manifest.path.clone();
     if !project.manifest.images.contains_key(&args.name) {
         let declared: Vec<&str> = project.manifest.images.keys().map(String::as_str).collect();

@@ -1,8 +1,9 @@
 //! "Nothing lost": `images lock` killed at any moment while it resolves
 //! hundreds of images leaves the old lock or the complete new one.
 //!
-//! SIGINT (Ctrl-C) is caught: during resolution the run stops with exit
-//! 130 and the lock untouched, and no temporary file is ever left. SIGKILL
+//! SIGINT (Ctrl-C), SIGTERM and SIGHUP are caught: during resolution the
+//! run stops with exit 130, 143 or 129 and the lock untouched, and no
+//! temporary file is ever left. SIGKILL
 //! cannot be caught: the lock is still the old or the new one (temp file,
 //! fsync, rename), but a kill inside the write may leave a
 //! `.images.lock.<pid>.<n>.tmp` beside it, which later runs ignore.
@@ -135,7 +136,23 @@ fn kill_once(s: &Scene, signal: &str, delay: Duration) -> Outcome {
                 "{stderr}"
             );
         }
-        ("INT", Outcome::Completed) => assert_eq!(output.status.code(), Some(0), "{stderr}"),
+        ("INT" | "TERM" | "HUP", Outcome::Completed) => {
+            assert_eq!(output.status.code(), Some(0), "{stderr}");
+        }
+        ("TERM", Outcome::Interrupted) => {
+            assert_eq!(output.status.code(), Some(143), "{stderr}");
+            assert!(
+                stderr.contains("terminated; images.lock was not changed"),
+                "{stderr}"
+            );
+        }
+        ("HUP", Outcome::Interrupted) => {
+            assert_eq!(output.status.code(), Some(129), "{stderr}");
+            assert!(
+                stderr.contains("hung up; images.lock was not changed"),
+                "{stderr}"
+            );
+        }
         ("KILL", Outcome::Interrupted) => assert_eq!(output.status.signal(), Some(9)),
         _ => {}
     }
@@ -180,4 +197,21 @@ fn lock_interrupted_at_any_moment_keeps_the_old_or_the_complete_new_lock() {
         "{interrupted}/{KILLS} SIGINT and {killed}/{KILLS} SIGKILL landed mid-run; temp files left by SIGKILL: {:?}",
         temp_files(s.project.path())
     );
+}
+
+#[test]
+fn lock_terminated_or_hung_up_at_any_moment_leaves_no_temp_file() {
+    let s = scene();
+    s.proxy.set(Fault::Slow { delay_ms: 40 });
+    for signal in ["TERM", "HUP"] {
+        let mut stopped = 0;
+        for delay in delays() {
+            if kill_once(&s, signal, delay) == Outcome::Interrupted {
+                stopped += 1;
+            }
+            let left = temp_files(s.project.path());
+            assert!(left.is_empty(), "SIG{signal} at {delay:?} left {left:?}");
+        }
+        assert!(stopped > 0, "no SIG{signal} landed before the write");
+    }
 }

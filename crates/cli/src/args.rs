@@ -22,7 +22,8 @@ Exit codes:
   2  bad input: usage, malformed images.toml or images.lock, invalid reference,
      a --format the command does not support
   3  could not check: network, TLS, auth or registry error
-  130  interrupted (Ctrl-C) while `lock` resolved; images.lock was not changed";
+  129, 130, 143  stopped by SIGHUP, Ctrl-C or SIGTERM while `lock` resolved;
+     images.lock was not changed";
 
 /// Pin container images to content digests, the way Cargo.lock pins crates.
 #[derive(Debug, Parser)]

@@ -18,8 +18,12 @@ pub enum Exit {
     BadInput = 2,
     /// Could not check: network, TLS, auth, registry error.
     Unavailable = 3,
+    /// Stopped by SIGHUP (128 + 1), the terminal closing.
+    HungUp = 129,
     /// Stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
     Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15), as `kill` or a CI runner sends it.
+    Terminated = 143,
 }
 
 /// A command that could not do its job: what to print and how to exit.

@@ -57,6 +57,9 @@ impl ProjectLock {
             Err(TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {}
             Err(TryLockError::Error(e)) => return Err(cannot(e)),
         }
+        // Held, so this run will write: from here a signal must not cut
+        // a write short (see `interrupt`). Waiting above stays killable.
+        crate::interrupt::catch_signals();
         Ok(ProjectLock { _dir: file })
     }
 }

@@ -27,6 +27,7 @@ mod manifest;
 mod platform;
 mod reference;
 mod spanned_toml;
+mod versions;
 
 pub use check::{check, entry_matches, status, Consistency, EntryStatus};
 pub use diff::{diff, unambiguous_hex_len, EntryChange, LockDiff, SHORT_DIGEST_LEN};
@@ -44,4 +45,8 @@ pub use platform::{Platform, PlatformError};
 pub use reference::{
     is_valid_domain, CanonicalError, ParsedReference, Reference, ReferenceError,
     ReferenceErrorKind, DEFAULT_DOMAIN, DEFAULT_TAG, MAX_PATH_LEN,
+};
+pub use versions::{
+    newest_allowed, newest_of_shape, parse_requirement, versioned_tags, TagFilter, VersionError,
+    VersionedTag, DEFAULT_TAG_FILTER,
 };

@@ -22,3 +22,4 @@ mod snapshot;
 mod support;
 mod tls;
 mod verify;
+mod versions;

@@ -208,6 +208,14 @@ pub struct AddArgs {
     /// Platform to record, e.g. `linux/amd64` (repeatable; default: all)
     #[arg(long = "platform", value_name = "PLATFORM")]
     pub platforms: Vec<String>,
+    /// Lock the newest tag this Cargo-style requirement allows, e.g. `~1.27`
+    /// (REF is then a repository without a tag, like `nginx`)
+    #[arg(long, value_name = "REQ")]
+    pub version: Option<String>,
+    /// With --version: the tags that are versions, a regex whose first group
+    /// is the version (default `^v?(\d+\.\d+\.\d+)$`)
+    #[arg(long, value_name = "REGEX", requires = "version")]
+    pub tags: Option<String>,
 }
 
 /// Arguments of `images remove`.

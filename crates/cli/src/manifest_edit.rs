@@ -16,6 +16,9 @@ pub struct NewEntry<'a> {
     pub reference: &'a str,
     pub mutable: bool,
     pub platforms: &'a [String],
+    /// A version requirement (`~1.27`) and tag filter, for a versioned entry.
+    pub version: Option<&'a str>,
+    pub tags: Option<&'a str>,
 }
 
 /// `text` with `entry` appended to `[images]`, creating the table when the
@@ -33,11 +36,17 @@ fn add_lf(text: &str, entry: &NewEntry) -> Result<String, String> {
         .get_mut("images")
         .and_then(Item::as_table_like_mut)
         .ok_or_else(|| "`images` is not a table".to_string())?;
-    let value = if !entry.mutable && entry.platforms.is_empty() {
+    let value = if !entry.mutable && entry.platforms.is_empty() && entry.version.is_none() {
         Value::from(entry.reference)
     } else {
         let mut table = InlineTable::new();
         table.insert("image", Value::from(entry.reference));
+        if let Some(version) = entry.version {
+            table.insert("version", Value::from(version));
+        }
+        if let Some(tags) = entry.tags {
+            table.insert("tags", Value::from(tags));
+        }
         if entry.mutable {
             table.insert("mutable", Value::from(true));
         }
@@ -115,6 +124,8 @@ insecure = true # plain HTTP
             reference,
             mutable: false,
             platforms: &[],
+            version: None,
+            tags: None,
         }
     }
 

@@ -5,7 +5,9 @@ use crate::lock::{LockedImage, Lockfile};
 use crate::manifest::{ImageSpec, Manifest};
 
 /// Whether a lock entry was made from exactly this declaration: same
-/// canonical reference, `mutable` flag and platform filter.
+/// canonical reference (for a versioned entry: same repository, same
+/// `version` and `tags`, and a locked tag they allow), `mutable` flag and
+/// platform filter.
 ///
 /// The name is not compared; entries are looked up by name.
 pub fn entry_matches(spec: &ImageSpec, locked: &LockedImage) -> bool {
@@ -17,9 +19,31 @@ pub fn entry_matches(spec: &ImageSpec, locked: &LockedImage) -> bool {
     let mut locked_platforms = locked.platforms.clone();
     locked_platforms.sort();
     locked_platforms.dedup();
-    spec.reference == locked.reference
+    same_target(spec, locked)
         && spec.mutable == locked.mutable
         && spec_platforms == locked_platforms
+}
+
+/// Whether a lock entry still pins what this declaration names, whatever
+/// its options: the same reference, or for a versioned entry the same
+/// repository, `version` and `tags`, and a locked tag they allow. When it
+/// does, a change of options alone keeps the pin.
+pub fn same_target(spec: &ImageSpec, locked: &LockedImage) -> bool {
+    match (&spec.version, &locked.requirement) {
+        (None, None) => spec.reference == locked.reference,
+        // A versioned entry names a repository; the lock holds the tag it
+        // chose, which must still be one the requirement allows.
+        (Some(version), Some(requirement)) => {
+            version.declared == *requirement
+                && spec.reference.name() == locked.reference.name()
+                && locked.reference.digest().is_none()
+                && locked
+                    .reference
+                    .tag()
+                    .is_some_and(|tag| version.allows(tag))
+        }
+        _ => false,
+    }
 }
 
 /// Where one declared image stands against the lock.

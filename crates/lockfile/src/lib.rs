@@ -29,7 +29,7 @@ mod reference;
 mod spanned_toml;
 mod versions;
 
-pub use check::{check, entry_matches, status, Consistency, EntryStatus};
+pub use check::{check, entry_matches, same_target, status, Consistency, EntryStatus};
 pub use diff::{diff, unambiguous_hex_len, EntryChange, LockDiff, SHORT_DIGEST_LEN};
 pub use digest::{Algorithm, Digest, DigestError};
 pub use file_error::FileError;
@@ -47,6 +47,6 @@ pub use reference::{
     ReferenceErrorKind, DEFAULT_DOMAIN, DEFAULT_TAG, MAX_PATH_LEN,
 };
 pub use versions::{
-    newest_allowed, newest_of_shape, parse_requirement, versioned_tags, TagFilter, VersionError,
-    VersionedTag, DEFAULT_TAG_FILTER,
+    newest_allowed, newest_of_shape, parse_requirement, versioned_tags, Requirement, TagFilter,
+    VersionError, VersionSpec, VersionedTag, DEFAULT_TAG_FILTER,
 };

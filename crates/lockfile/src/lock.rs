@@ -21,6 +21,7 @@ use crate::file_error::FileError;
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::spanned_toml::{self, key_span, one_of, Located, Node};
+use crate::versions::Requirement;
 
 /// The lock's file name, next to `images.toml`.
 pub const LOCK_FILE: &str = "images.lock";
@@ -39,6 +40,8 @@ const IMAGE_KEYS: &[&str] = &[
     "digest",
     "media-type",
     "mutable",
+    "version",
+    "tags",
     "platforms",
     "manifests",
 ];
@@ -66,6 +69,10 @@ pub struct LockedImage {
     pub media_type: String,
     /// Copied from `images.toml`: the tag is expected to move.
     pub mutable: bool,
+    /// Copied from `images.toml`: the entry's `version` and `tags`, for an
+    /// entry that locks the newest tag a requirement allows (`reference`
+    /// then holds the tag chosen).
+    pub requirement: Option<Requirement>,
     /// Copied from `images.toml`: the platform filter the entry was locked
     /// with, sorted; empty means all platforms.
     pub platforms: Vec<Platform>,
@@ -228,6 +235,12 @@ impl Lockfile {
             push_string(&mut out, "media-type", &image.media_type);
             if image.mutable {
                 out.push_str("mutable = true\n");
+            }
+            if let Some(requirement) = &image.requirement {
+                push_string(&mut out, "version", &requirement.version);
+                if let Some(tags) = &requirement.tags {
+                    push_string(&mut out, "tags", tags);
+                }
             }
             if !image.platforms.is_empty() {
                 let items: Vec<String> = image
@@ -492,6 +505,8 @@ impl Context<'_> {
         let mut digest = None;
         let mut media_type = None;
         let mut mutable = false;
+        let mut version = None;
+        let mut tags = None;
         let mut platforms = Vec::new();
         let mut manifests = Vec::new();
         for entry in entries {
@@ -527,6 +542,8 @@ impl Context<'_> {
                         ))
                     }
                 },
+                "version" => version = Some(self.string(&name, "version", value)?.to_owned()),
+                "tags" => tags = Some(self.string(&name, "tags", value)?.to_owned()),
                 "platforms" => {
                     for item in self.array(&name, "platforms", value)? {
                         platforms.push(self.platform(&name, item)?);
@@ -550,12 +567,17 @@ impl Context<'_> {
         }
         let missing =
             |key: &str| self.invalid(item.span(), format!("image `{name}` has no `{key}`"));
+        if tags.is_some() && version.is_none() {
+            return Err(missing("version"));
+        }
+        let requirement = version.map(|version| Requirement { version, tags });
         let mut image = LockedImage {
             reference: reference.ok_or_else(|| missing("reference"))?,
             digest: digest.ok_or_else(|| missing("digest"))?,
             media_type: media_type.ok_or_else(|| missing("media-type"))?,
             name,
             mutable,
+            requirement,
             platforms,
             manifests,
         };

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Digest, LockedImage, Lockfile, Platform, PlatformManifest, Reference};
+use crate::{Digest, LockedImage, Lockfile, Platform, PlatformManifest, Reference, Requirement};
 
 /// The lock in `text`, if `text` is exactly what [`Lockfile::to_toml`] writes.
 pub(crate) fn parse_canonical(text: &str, header: &str, version_line: &str) -> Option<Lockfile> {
@@ -37,12 +37,27 @@ pub(crate) fn parse_canonical(text: &str, header: &str, version_line: &str) -> O
             digest,
             media_type,
             mutable: false,
+            requirement: None,
             platforms: Vec::new(),
             manifests: Vec::new(),
         };
         if lines.peek() == Some(&"mutable = true") {
             lines.next();
             image.mutable = true;
+        }
+        if let Some(version) = lines.peek().and_then(|l| string_value(l, "version")) {
+            lines.next();
+            let tags = match lines.peek().and_then(|l| string_value(l, "tags")) {
+                Some(tags) => {
+                    lines.next();
+                    Some(tags.to_string())
+                }
+                None => None,
+            };
+            image.requirement = Some(Requirement {
+                version: version.to_string(),
+                tags,
+            });
         }
         if let Some(list) = lines.peek().and_then(|l| l.strip_prefix("platforms = [")) {
             let list = list.strip_suffix(']')?;
@@ -110,6 +125,7 @@ mod tests {
                     digest: digest.clone(),
                     media_type: "application/vnd.oci.image.index.v1+json".to_string(),
                     mutable,
+                    requirement: None,
                     platforms: platforms
                         .iter()
                         .map(|p| Platform::parse(p).expect("platform"))

@@ -88,6 +88,7 @@ mod tests {
                     digest: Digest::parse(DIGEST_A).expect("valid digest"),
                     media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
                     mutable: false,
+                    requirement: None,
                     platforms: Vec::new(),
                     manifests: Vec::new(),
                 },

@@ -27,13 +27,14 @@ use crate::file_error::FileError;
 use crate::platform::Platform;
 use crate::reference::{is_valid_domain, Reference};
 use crate::spanned_toml::{self, key_span, one_of, Entry, LineIndex, Located, Node};
+use crate::versions::VersionSpec;
 
 /// The manifest's file name, looked for in the working directory and its
 /// parents.
 pub const MANIFEST_FILE: &str = "images.toml";
 
 const TOP_LEVEL_KEYS: &[&str] = &["images", "registries"];
-const IMAGE_KEYS: &[&str] = &["image", "mutable", "platforms"];
+const IMAGE_KEYS: &[&str] = &["image", "mutable", "platforms", "version", "tags"];
 const REGISTRY_KEYS: &[&str] = &["insecure", "ca"];
 
 /// A parsed `images.toml`.
@@ -54,14 +55,44 @@ pub struct ImageSpec {
     /// The entry's key (`web` in `web = "nginx:1.27"`).
     pub name: String,
     /// The declared reference, normalized (`docker.io/library/nginx:1.27`).
+    /// For an entry with a `version` requirement only its repository
+    /// counts: the tag is the one `images lock` chooses (see
+    /// [`ImageSpec::version`]).
     pub reference: Reference,
     /// The tag is expected to move: `verify` warns instead of failing.
     pub mutable: bool,
     /// Platforms to record for a multi-platform image, sorted and without
     /// duplicates; empty means all of them.
     pub platforms: Vec<Platform>,
+    /// `version` (and `tags`): lock the newest tag this requirement allows
+    /// instead of a fixed one.
+    pub version: Option<VersionSpec>,
     /// 1-based line of the entry's key in `images.toml`, for messages.
     pub line: usize,
+}
+
+impl ImageSpec {
+    /// The reference as images.toml means it, canonical: the repository
+    /// alone for a versioned entry (its tag is chosen by `images lock`).
+    pub fn declared(&self) -> String {
+        match self.version {
+            Some(_) => self.reference.name(),
+            None => self.reference.to_string(),
+        }
+    }
+
+    /// [`ImageSpec::declared`] as Docker shows it, with the requirement
+    /// for a versioned entry: `nginx (~1.27)`.
+    pub fn declared_familiar(&self) -> String {
+        match &self.version {
+            Some(version) => format!(
+                "{} ({})",
+                self.reference.familiar_name(),
+                version.declared.version
+            ),
+            None => self.reference.familiar(),
+        }
+    }
 }
 
 /// One `[registries."host:port"]` table.
@@ -256,15 +287,17 @@ impl Context<'_> {
         let line = self.lines.line(key_span(entry).start);
         let mut mutable = false;
         let mut platforms = Vec::new();
+        let mut version = None;
+        let mut tags = None;
         let reference = match value.get_ref() {
-            Node::String(image) => self.reference(&name, image, value.span())?,
+            Node::String(image) => (self.reference(&name, image, value.span())?, None),
             Node::Table(entries) => {
                 let mut image = None;
                 for inner in entries {
                     let (k, v) = inner;
                     match k.as_str() {
                         "image" => match v.get_ref() {
-                            Node::String(s) => image = Some(self.reference(&name, s, v.span())?),
+                            Node::String(s) => image = Some((s.clone(), v.span())),
                             other => return Err(self.wrong_type(v, "image", &name, "a string", other)),
                         },
                         "mutable" => match v.get_ref() {
@@ -274,6 +307,14 @@ impl Context<'_> {
                             }
                         },
                         "platforms" => platforms = self.platforms(&name, v)?,
+                        "version" => match v.get_ref() {
+                            Node::String(s) => version = Some((s.clone(), v.span())),
+                            other => return Err(self.wrong_type(v, "version", &name, "a string like `\"~1.27\"`", other)),
+                        },
+                        "tags" => match v.get_ref() {
+                            Node::String(s) => tags = Some((s.clone(), v.span())),
+                            other => return Err(self.wrong_type(v, "tags", &name, "a regular expression like `'^v?(\\d+\\.\\d+\\.\\d+)$'`", other)),
+                        },
                         other => {
                             return Err(self.invalid(
                                 key_span(inner),
@@ -285,12 +326,13 @@ impl Context<'_> {
                         }
                     }
                 }
-                image.ok_or_else(|| {
+                let (image, image_span) = image.ok_or_else(|| {
                     self.invalid(
                         key_span(entry),
                         format!("image `{name}` has no `image` key (expected `image = \"nginx:1.27\"`)"),
                     )
-                })?
+                })?;
+                self.versioned(&name, &image, image_span, version, tags)?
             }
             other => {
                 return Err(self.invalid(
@@ -302,13 +344,59 @@ impl Context<'_> {
                 ))
             }
         };
+        let (reference, version) = reference;
         Ok(ImageSpec {
             name,
             reference,
             mutable,
             platforms,
+            version,
             line,
         })
+    }
+
+    /// The reference of a table entry and its version requirement: an
+    /// `image` without tag or digest when there is a `version`, `tags` only
+    /// beside a `version`.
+    fn versioned(
+        &self,
+        name: &str,
+        image: &str,
+        image_span: Range<usize>,
+        version: Option<(String, Range<usize>)>,
+        tags: Option<(String, Range<usize>)>,
+    ) -> Result<(Reference, Option<VersionSpec>), ManifestError> {
+        let reference = self.reference(name, image, image_span.clone())?;
+        let Some((version, version_span)) = version else {
+            if let Some((_, tags_span)) = tags {
+                return Err(self.invalid(
+                    tags_span,
+                    format!("image `{name}`: `tags` filters the tags a `version` requirement chooses from; add `version = \"…\"` or remove `tags`"),
+                ));
+            }
+            return Ok((reference, None));
+        };
+        let written = crate::reference::ParsedReference::parse(image)
+            .map(|p| p.tag.is_some() || p.digest.is_some())
+            .unwrap_or(false);
+        if written {
+            return Err(self.invalid(
+                image_span,
+                format!("image `{name}`: `{image}` names a tag or digest, but `version` chooses the tag; write the repository alone (like `image = \"{}\"`)", reference.familiar_name()),
+            ));
+        }
+        let spec = match &tags {
+            Some((text, span)) => VersionSpec::new(&version, Some(text)).map_err(|e| {
+                let span = match e {
+                    crate::VersionError::Requirement { .. } => version_span.clone(),
+                    crate::VersionError::Filter { .. } => span.clone(),
+                };
+                self.invalid(span, format!("image `{name}`: {e}"))
+            })?,
+            None => VersionSpec::new(&version, None)
+                .map_err(|e| self.invalid(version_span.clone(), format!("image `{name}`: {e}")))?,
+        };
+        Ok((reference, Some(spec)))
     }
 
     fn reference(

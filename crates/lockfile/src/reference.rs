@@ -232,6 +232,17 @@ impl Reference {
         }
     }
 
+    /// The same repository at `tag`, without a digest; `None` when `tag`
+    /// is not a valid tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`), as a tag
+    /// listed by a registry may not be.
+    pub fn with_tag(&self, tag: &str) -> Option<Reference> {
+        is_tag(tag).then(|| Reference {
+            tag: Some(tag.to_owned()),
+            digest: None,
+            ..self.clone()
+        })
+    }
+
     /// The same reference without its digest. A reference that had only a
     /// digest comes back with neither and prints as the bare repository.
     pub fn without_digest(&self) -> Reference {

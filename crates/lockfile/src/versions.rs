@@ -40,6 +40,62 @@ pub enum VersionError {
     },
 }
 
+/// An entry's `version` and `tags` as written in images.toml. The lock
+/// keeps a copy, so an offline check sees a changed requirement.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Requirement {
+    /// The requirement (`~1.27`).
+    pub version: String,
+    /// The tag filter, when the entry names one (else [`DEFAULT_TAG_FILTER`]).
+    pub tags: Option<String>,
+}
+
+/// An entry's version requirement, read and checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionSpec {
+    /// What images.toml says.
+    pub declared: Requirement,
+    /// `declared.version`, parsed.
+    pub requirement: VersionReq,
+    /// `declared.tags` compiled, or the default filter.
+    pub filter: TagFilter,
+}
+
+impl VersionSpec {
+    /// Reads a requirement and an optional tag filter.
+    pub fn new(version: &str, tags: Option<&str>) -> Result<VersionSpec, VersionError> {
+        let requirement = parse_requirement(version)?;
+        let filter = match tags {
+            Some(text) => TagFilter::new(text)?,
+            None => TagFilter::default(),
+        };
+        Ok(VersionSpec {
+            declared: Requirement {
+                version: version.to_owned(),
+                tags: tags.map(str::to_owned),
+            },
+            requirement,
+            filter,
+        })
+    }
+
+    /// Whether `tag` is one this entry may lock: the filter reads it as a
+    /// version and the requirement allows that version.
+    pub fn allows(&self, tag: &str) -> bool {
+        self.filter
+            .version_of(tag)
+            .is_some_and(|v| self.requirement.matches(&v))
+    }
+
+    /// The newest tag among `tags` this entry may lock.
+    pub fn newest_allowed<'a>(
+        &self,
+        tags: impl IntoIterator<Item = &'a str>,
+    ) -> Option<VersionedTag<'a>> {
+        newest_allowed(&self.requirement, &self.filter, tags)
+    }
+}
+
 /// A tag filter: which tags are versions, and what part of them.
 #[derive(Clone, Debug)]
 pub struct TagFilter {
@@ -52,10 +108,14 @@ impl TagFilter {
     /// Compiles a filter. It always applies to the whole tag, anchored or
     /// not: `\d+\.\d+` does not accept `1.27-alpine`.
     pub fn new(text: &str) -> Result<TagFilter, VersionError> {
-        let regex = Regex::new(&format!("^(?:{text})$")).map_err(|e| VersionError::Filter {
+        let invalid = |e: regex::Error| VersionError::Filter {
             input: text.to_owned(),
-            reason: e.to_string(),
-        })?;
+            reason: regex_reason(&e),
+        };
+        // Checked as written first, so an error points into the user's
+        // text rather than into the anchored form.
+        Regex::new(text).map_err(invalid)?;
+        let regex = Regex::new(&format!("^(?:{text})$")).map_err(invalid)?;
         Ok(TagFilter {
             text: text.to_owned(),
             regex,
@@ -95,6 +155,18 @@ impl fmt::Display for TagFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
+}
+
+/// The regex crate's message without its multi-line excerpt: its last line
+/// (`error: unclosed group` becomes `unclosed group`).
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    last.trim().trim_start_matches("error: ").to_owned()
 }
 
 /// Reads `1.27.3`, `1.27` (as `1.27.0`), `16` (as `16.0.0`) and pre-releases
@@ -281,7 +353,7 @@ mod tests {
             .to_string()
             .starts_with("invalid version requirement `~>1.2`"));
         let err = TagFilter::new("(").expect_err("not a regex");
-        assert!(err.to_string().starts_with("invalid tag filter `(`"));
+        assert_eq!(err.to_string(), "invalid tag filter `(`: unclosed group");
     }
 
     #[test]

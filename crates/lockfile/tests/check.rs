@@ -22,6 +22,7 @@ fn lock_for(m: &Manifest) -> Lockfile {
                 digest: Digest::sha256_of(spec.name.as_bytes()),
                 media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
                 mutable: spec.mutable,
+                requirement: None,
                 platforms: spec.platforms.clone(),
                 manifests: Vec::new(),
             },

@@ -12,6 +12,7 @@ fn entry(name: &str, reference: &str, seed: &str) -> LockedImage {
         digest: Digest::sha256_of(seed.as_bytes()),
         media_type: "application/vnd.oci.image.index.v1+json".to_owned(),
         mutable: false,
+        requirement: None,
         platforms: Vec::new(),
         manifests: Vec::new(),
     }

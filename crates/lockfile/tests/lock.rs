@@ -23,6 +23,7 @@ fn sample() -> Lockfile {
         digest: digest("api index"),
         media_type: "application/vnd.oci.image.index.v1+json".to_owned(),
         mutable: true,
+        requirement: None,
         platforms: vec![platform("linux/amd64"), platform("linux/arm64/v8")],
         manifests: vec![
             PlatformManifest {
@@ -41,6 +42,7 @@ fn sample() -> Lockfile {
         digest: digest("web"),
         media_type: "application/vnd.docker.distribution.manifest.v2+json".to_owned(),
         mutable: false,
+        requirement: None,
         platforms: Vec::new(),
         manifests: Vec::new(),
     };
@@ -197,7 +199,7 @@ fn unknown_keys_are_refused() {
         .replace("mutable = true\n", "mutable = true\nsize = 3\n");
     assert_eq!(
         error(&text),
-        "images.lock:10:1: unknown key `size` in image `api` (expected `name`, `reference`, `digest`, `media-type`, `mutable`, `platforms` or `manifests`)"
+        "images.lock:10:1: unknown key `size` in image `api` (expected `name`, `reference`, `digest`, `media-type`, `mutable`, `version`, `tags`, `platforms` or `manifests`)"
     );
     let text = sample()
         .to_toml()

@@ -91,7 +91,7 @@ fn unknown_key_in_image_names_key_entry_and_expected_keys() {
     let message = error("[images]\nweb = { imgae = \"nginx\" }\n");
     assert_eq!(
         message,
-        "images.toml:2:9: unknown key `imgae` in image `web` (expected `image`, `mutable` or `platforms`)"
+        "images.toml:2:9: unknown key `imgae` in image `web` (expected `image`, `mutable`, `platforms`, `version` or `tags`)"
     );
 }
 

@@ -134,6 +134,7 @@ fn locked_image() -> impl Strategy<Value = LockedImage> {
                 digest,
                 media_type,
                 mutable,
+                requirement: None,
                 platforms,
                 manifests,
             },

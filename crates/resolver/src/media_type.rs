@@ -318,6 +318,7 @@ mod tests {
                     digest: Digest::sha256_of(body.as_bytes()),
                     media_type: inspected.media_type,
                     mutable: false,
+                    requirement: None,
                     platforms: Vec::new(),
                     manifests: inspected.children,
                 };

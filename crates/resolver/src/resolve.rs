@@ -119,6 +119,66 @@ impl Resolver {
         }
     }
 
+    /// Every tag of the repository `reference` names (its own tag and
+    /// digest do not matter), sorted and without duplicates.
+    ///
+    /// Asks page by page (`n` and `last`, as the distribution spec pages
+    /// them) up to a bound, and stops at a page that is short or that did
+    /// not move past the last tag seen: Debian's docker-registry 2.8
+    /// ignores `n` and `last` and answers every tag at once, unsorted.
+    pub async fn list_tags(&self, reference: &Reference) -> Result<Vec<String>, ResolveError> {
+        const PAGE: usize = 1000;
+        const MAX_PAGES: usize = 100;
+        let mut tags: Vec<String> = Vec::new();
+        let mut last: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let after = last.clone();
+            let page = self
+                .request(reference, |connection, target| {
+                    let after = after.clone();
+                    async move {
+                        connection
+                            .client
+                            .list_tags(&target, &connection.auth, Some(PAGE), after.as_deref())
+                            .await
+                    }
+                })
+                .await?;
+            let short = page.tags.len() < PAGE;
+            let moved = match (&last, page.tags.first()) {
+                (Some(last), Some(first)) => first > last,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let page_last = page.tags.iter().max().cloned();
+            tags.extend(page.tags);
+            if short || !moved {
+                break;
+            }
+            last = page_last;
+        }
+        tags.sort_unstable();
+        tags.dedup();
+        Ok(tags)
+    }
+
+    /// [`Resolver::list_tags`] for many repositories, `jobs` at a time;
+    /// each repository is asked once. Results come back in input order.
+    pub async fn list_tags_many(
+        &self,
+        references: &[Reference],
+    ) -> Vec<Result<Vec<String>, ResolveError>> {
+        let repositories: Vec<Reference> = references
+            .iter()
+            .map(|r| {
+                r.with_tag(images_lockfile::DEFAULT_TAG)
+                    .unwrap_or_else(|| r.clone())
+            })
+            .collect();
+        self.run_deduplicated(&repositories, |r| self.list_tags(r), &|| {})
+            .await
+    }
+
     /// Whether `digest` still exists in the repository of `reference`.
     pub async fn exists(
         &self,

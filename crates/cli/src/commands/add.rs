@@ -11,7 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use images_lockfile::{
-    find_manifest, write_if_changed, Manifest, Platform, Reference, MANIFEST_FILE,
+    find_manifest, write_if_changed, Manifest, ParsedReference, Platform, Reference, VersionSpec,
+    MANIFEST_FILE,
 };
 use serde_json::json;
 
@@ -29,6 +30,24 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
         Failure::bad_input(e.to_string())
             .with_hint("write it the way `docker pull` takes it, e.g. `nginx:1.27` or `ghcr.io/acme/api:v1.2.11`")
     })?;
+    if let Some(version) = &args.version {
+        VersionSpec::new(version, args.tags.as_deref()).map_err(|e| {
+            Failure::bad_input(e.to_string())
+                .with_hint("requirements are Cargo's: `^1.27`, `~1.27`, `1.27.*`, `>=1.26, <1.28`")
+        })?;
+        let written = ParsedReference::parse(reference_text)
+            .is_ok_and(|p| p.tag.is_some() || p.digest.is_some());
+        if written {
+            return Err(Failure::bad_input(format!(
+                "`{reference_text}` names a tag or digest, but `--version` chooses the tag"
+            ))
+            .with_hint(format!(
+                "give the repository alone: `images add {} {} --version '{version}'`",
+                args.name,
+                reference.familiar_name()
+            )));
+        }
+    }
     for platform in &args.platforms {
         Platform::parse(platform).map_err(|e| {
             Failure::bad_input(format!("`--platform {platform}`: {e}"))
@@ -65,6 +84,8 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
             reference: reference_text,
             mutable: args.mutable,
             platforms: &args.platforms,
+            version: args.version.as_deref(),
+            tags: args.tags.as_deref(),
         },
     )
     .map_err(|e| Failure::bad_input(format!("cannot edit `{}`: {e}", path.display())))?;
@@ -101,17 +122,17 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
     if original.is_none() {
         printer.status(&format!("Created {}", path.display()));
     }
-    printer.status(&format!(
-        "Added {} ({}) to {MANIFEST_FILE}",
-        args.name,
-        reference.familiar()
-    ));
     let entry = outcome.lock.images.get(&args.name);
+    let shown = match (&args.version, entry) {
+        (Some(_), Some(entry)) => entry.reference.familiar(),
+        _ => reference.familiar(),
+    };
+    printer.status(&format!("Added {} ({shown}) to {MANIFEST_FILE}", args.name));
     if printer.is_json() {
         printer.json(&json!({
             "version": 1,
             "added": args.name,
-            "reference": reference.to_string(),
+            "reference": entry.map_or_else(|| reference.to_string(), |e| e.reference.to_string()),
             "digest": entry.map(|e| e.digest.to_string()),
             "lock": outcome.to_json(),
         }));

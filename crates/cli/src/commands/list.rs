@@ -21,10 +21,17 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 EntryStatus::Unlocked => None,
                 _ => lock.images.get(&spec.name).map(|l| l.digest.to_string()),
             };
+            // A locked versioned entry is shown at the tag it locked.
+            let locked = match state {
+                EntryStatus::Locked if spec.version.is_some() => {
+                    lock.images.get(&spec.name).map(|l| &l.reference)
+                }
+                _ => None,
+            };
             Row {
                 name: spec.name.clone(),
-                reference: spec.reference.to_string(),
-                familiar: spec.reference.familiar(),
+                reference: locked.map_or_else(|| spec.declared(), ToString::to_string),
+                familiar: locked.map_or_else(|| spec.declared_familiar(), |r| r.familiar()),
                 digest,
                 status: status_name(state),
             }

@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use images_lockfile::{
-    status, EntryStatus, ImageSpec, LockedImage, Lockfile, Reference, LOCK_FILE,
+    same_target, status, versioned_tags, EntryStatus, ImageSpec, LockedImage, Lockfile, Reference,
+    LOCK_FILE,
 };
 use images_resolver::{Resolved, Resolver};
 use serde_json::json;
@@ -94,22 +95,33 @@ pub fn lock_project(
             // needs no registry at all; new `platforms` are read from the
             // locked digest, not the tag, so the tag cannot move under it.
             (EntryStatus::Stale, Some(locked))
-                if locked.reference == spec.reference && !forced.contains(&spec.name) =>
+                if same_target(spec, locked) && !forced.contains(&spec.name) =>
             {
                 if locked.platforms == spec.platforms {
                     let mut kept = locked.clone();
                     kept.mutable = spec.mutable;
                     new.images.insert(spec.name.clone(), kept);
                 } else {
-                    let pinned = spec.reference.with_digest(locked.digest.clone());
-                    plan.resolve.push((spec, pinned));
+                    let pinned = locked.reference.with_digest(locked.digest.clone());
+                    plan.resolve.push(Target {
+                        spec,
+                        ask: pinned,
+                        record: locked.reference.clone(),
+                    });
                 }
             }
             (state, _) => {
                 if state == EntryStatus::Unlocked {
                     plan.added.push(spec.name.clone());
                 }
-                plan.resolve.push((spec, spec.reference.clone()));
+                if spec.version.is_some() {
+                    plan.choose.push(plan.resolve.len());
+                }
+                plan.resolve.push(Target {
+                    spec,
+                    ask: spec.reference.clone(),
+                    record: spec.reference.clone(),
+                });
             }
         }
     }
@@ -128,10 +140,11 @@ pub fn lock_project(
     if !plan.resolve.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?)
             .map_err(|e| Failure::new(exit_for(&e), e.to_string()))?;
+        choose_tags(&resolver, &mut plan, printer)?;
         let requests: Vec<_> = plan
             .resolve
             .iter()
-            .map(|(spec, reference)| (reference.clone(), spec.platforms.clone()))
+            .map(|target| (target.ask.clone(), target.spec.platforms.clone()))
             .collect();
         printer.status(&format!("Resolving {} image(s)", requests.len()));
         let progress = Progress::new(requests.len(), "Resolving", printer.quiet);
@@ -143,7 +156,8 @@ pub fn lock_project(
         progress.finish();
         let results = results?;
         let mut failures = Vec::new();
-        for ((spec, _), result) in plan.resolve.iter().zip(results) {
+        for (target, result) in plan.resolve.iter().zip(results) {
+            let spec = target.spec;
             match result {
                 Ok(resolved) => {
                     if !resolved.skipped.is_empty() {
@@ -153,8 +167,10 @@ pub fn lock_project(
                             resolved.skipped.join(", ")
                         ));
                     }
-                    new.images
-                        .insert(spec.name.clone(), locked_entry(spec, resolved));
+                    new.images.insert(
+                        spec.name.clone(),
+                        locked_entry(spec, target.record.clone(), resolved),
+                    );
                 }
                 Err(e) => failures.push((spec.name.clone(), e)),
             }
@@ -213,11 +229,137 @@ pub fn lock_project(
 
 #[derive(Default)]
 struct Plan<'a> {
-    /// Entries to resolve, with the reference to ask for: the tag, or the
-    /// locked digest when only the platforms changed.
-    resolve: Vec<(&'a ImageSpec, Reference)>,
+    /// Entries to resolve.
+    resolve: Vec<Target<'a>>,
+    /// Indexes into `resolve` of versioned entries whose tag is to be
+    /// chosen from the repository's tags first.
+    choose: Vec<usize>,
     added: Vec<String>,
     removed: Vec<String>,
+}
+
+/// One entry to resolve.
+struct Target<'a> {
+    spec: &'a ImageSpec,
+    /// What to ask the registry for: the tag, or the locked digest when
+    /// only the platforms changed.
+    ask: Reference,
+    /// The reference the lock records: as declared, or with the tag a
+    /// version requirement chose.
+    record: Reference,
+}
+
+/// How many of the newest tags an error lists when none is allowed.
+const TAGS_SHOWN: usize = 5;
+
+/// Lists the tags of each versioned entry's repository and points the
+/// entry at the newest one its requirement allows. An entry with no
+/// allowed tag is bad input (exit 2) naming the newest tags there are.
+fn choose_tags(resolver: &Resolver, plan: &mut Plan, printer: Printer) -> Result<(), Failure> {
+    if plan.choose.is_empty() {
+        return Ok(());
+    }
+    let repositories: Vec<Reference> = plan
+        .choose
+        .iter()
+        .map(|&i| plan.resolve[i].spec.reference.clone())
+        .collect();
+    printer.status(&format!(
+        "Listing tags of {} repositor{}",
+        repositories.len(),
+        if repositories.len() == 1 { "y" } else { "ies" }
+    ));
+    let listed = crate::interrupt::block_on(
+        &super::runtime()?,
+        resolver.list_tags_many(&repositories),
+        &format!("{LOCK_FILE} was not changed"),
+    )?;
+    let mut failures: Vec<(String, Exit, String)> = Vec::new();
+    for (&i, tags) in plan.choose.iter().zip(listed) {
+        let target = &mut plan.resolve[i];
+        let spec = target.spec;
+        let Some(version) = &spec.version else {
+            continue;
+        };
+        let tags = match tags {
+            Ok(tags) => tags,
+            Err(e) => {
+                failures.push((spec.name.clone(), exit_for(&e), e.to_string()));
+                continue;
+            }
+        };
+        let chosen = version
+            .newest_allowed(tags.iter().map(String::as_str))
+            .and_then(|chosen| spec.reference.with_tag(chosen.tag));
+        match chosen {
+            Some(reference) => {
+                target.ask = reference.clone();
+                target.record = reference;
+            }
+            None => failures.push((
+                spec.name.clone(),
+                Exit::BadInput,
+                no_allowed_tag(spec, &tags),
+            )),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    // Bad input (the requirement) ranks above what could not be checked.
+    let exit = if failures.iter().any(|(_, exit, _)| *exit == Exit::BadInput) {
+        Exit::BadInput
+    } else {
+        Exit::Unavailable
+    };
+    let mut failure = Failure::new(
+        exit,
+        format!(
+            "could not choose a tag for {} image(s); {LOCK_FILE} was not changed",
+            failures.len()
+        ),
+    );
+    for (name, _, message) in failures {
+        failure = failure.with_cause(format!("{name}: {message}"));
+    }
+    Err(failure
+        .with_hint("loosen `version` (or `tags`) in images.toml, or check the repository's tags"))
+}
+
+/// "no tag of … is allowed by …", with the newest tags that exist.
+fn no_allowed_tag(spec: &ImageSpec, tags: &[String]) -> String {
+    let Some(version) = &spec.version else {
+        return String::new();
+    };
+    let repository = spec.reference.familiar_name();
+    // Only valid tags are shown: what a registry lists is not printed raw.
+    let valid = || {
+        tags.iter()
+            .map(String::as_str)
+            .filter(|t| spec.reference.with_tag(t).is_some())
+    };
+    let mut newest: Vec<&str> = versioned_tags(&version.filter, valid())
+        .into_iter()
+        .map(|t| t.tag)
+        .take(TAGS_SHOWN)
+        .collect();
+    if newest.is_empty() {
+        // None reads as a version: show the last tags by name.
+        newest = valid().rev().take(TAGS_SHOWN).collect();
+    }
+    let filter = match &version.declared.tags {
+        Some(tags) => format!(" among the tags matching `{tags}`"),
+        None => String::new(),
+    };
+    let shown = if newest.is_empty() {
+        "it has no tags".to_string()
+    } else {
+        format!("newest tags: {}", newest.join(", "))
+    };
+    format!(
+        "no tag of `{repository}` is allowed by `version = \"{}\"`{filter} ({shown})",
+        version.declared.version
+    )
 }
 
 /// Names given to `--update`; all of them for a bare `--update`.
@@ -243,13 +385,14 @@ fn forced_updates<'a>(
     }
 }
 
-fn locked_entry(spec: &ImageSpec, resolved: Resolved) -> LockedImage {
+fn locked_entry(spec: &ImageSpec, reference: Reference, resolved: Resolved) -> LockedImage {
     LockedImage {
         name: spec.name.clone(),
-        reference: spec.reference.clone(),
+        reference,
         digest: resolved.digest,
         media_type: resolved.media_type,
         mutable: spec.mutable,
+        requirement: spec.version.as_ref().map(|v| v.declared.clone()),
         platforms: spec.platforms.clone(),
         manifests: resolved.manifests,
     }
@@ -264,7 +407,7 @@ fn out_of_date(plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
     let changed: Vec<&str> = plan
         .resolve
         .iter()
-        .map(|(spec, _)| spec.name.as_str())
+        .map(|target| target.spec.name.as_str())
         .chain(
             new.images
                 .iter()

@@ -95,7 +95,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
             (None, Some(locked)) => to_check.push(locked.clone()),
             (reason, locked) => reports.push(Report {
                 name: spec.name.clone(),
-                reference: spec.reference.to_string(),
+                reference: spec.declared(),
                 locked: locked.map(|l| l.digest.to_string()),
                 current: None,
                 mutable: spec.mutable,

@@ -439,6 +439,7 @@ mod tests {
             digest: digest("ab"),
             media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
             mutable: false,
+            requirement: None,
             platforms: Vec::new(),
             manifests: Vec::new(),
         };

@@ -93,7 +93,11 @@ fn entries<'a>(specs: impl Iterator<Item = &'a ImageSpec>, lock: &Lockfile) -> V
     specs
         .map(|spec| Entry {
             spec,
-            key: spec.reference.without_digest(),
+            // A versioned entry is pinned where files name the tag it locked.
+            key: match (&spec.version, lock.images.get(&spec.name)) {
+                (Some(_), Some(locked)) => locked.reference.without_digest(),
+                _ => spec.reference.without_digest(),
+            },
             locked: match status(spec, lock) {
                 EntryStatus::Locked => lock
                     .images

@@ -1,0 +1,218 @@
+//! Version requirements: `images lock` chooses the newest tag a Cargo-style
+//! requirement allows, records it, and keeps it until asked to move.
+
+use images_testkit::{FaultProxy, Fixture, Kind, Registry};
+
+use crate::support::Project;
+
+/// The tags of issue 13, each a distinct image.
+const TAGS: &[&str] = &[
+    "1.26.0",
+    "1.27.0",
+    "1.27.3",
+    "1.27.4-alpine",
+    "1.27.10",
+    "1.28.0-rc1",
+    "1.28.0",
+    "latest",
+];
+
+fn fixture(tag: &str) -> Fixture {
+    Fixture::new(Kind::OciManifest, &format!("nginx-{tag}"))
+}
+
+fn registry() -> Registry {
+    let reg = Registry::start().expect("start the test registry");
+    for tag in TAGS {
+        reg.push("acme/nginx", tag, &fixture(tag)).expect("push");
+    }
+    reg
+}
+
+fn manifest(addr: &str) -> String {
+    format!(
+        r#"[images]
+proxy  = {{ image = "{addr}/acme/nginx", version = "~1.27" }}
+alpine = {{ image = "{addr}/acme/nginx", version = "~1.27", tags = '^(\d+\.\d+\.\d+)-alpine$' }}
+major  = {{ image = "{addr}/acme/nginx", version = "^1" }}
+rc     = {{ image = "{addr}/acme/nginx", version = ">=1.28.0-rc1, <1.28.0", tags = '(\d+\.\d+\.\d+(?:-rc\d+)?)' }}
+"#
+    )
+}
+
+fn locked_tag(project: &Project, name: &str) -> String {
+    let lock = project.lock();
+    let entry = &lock.images[name];
+    let tag = entry.reference.tag().expect("a tag").to_string();
+    assert_eq!(entry.digest.to_string(), fixture(&tag).digest(), "{name}");
+    tag
+}
+
+#[test]
+fn lock_chooses_the_newest_allowed_tag_and_records_the_requirement() {
+    let reg = registry();
+    let project = Project::new(&manifest(&reg.addr()));
+    project.images(&["lock"]).expect_code(0);
+    assert_eq!(locked_tag(&project, "proxy"), "1.27.10");
+    assert_eq!(locked_tag(&project, "alpine"), "1.27.4-alpine");
+    assert_eq!(locked_tag(&project, "major"), "1.28.0");
+    assert_eq!(locked_tag(&project, "rc"), "1.28.0-rc1");
+    let text = String::from_utf8(project.lock_bytes()).expect("utf-8");
+    assert!(text.contains("version = \"~1.27\"\n"), "{text}");
+    assert!(
+        text.contains(r#"tags = "^(\\d+\\.\\d+\\.\\d+)-alpine$""#),
+        "{text}"
+    );
+    // What was written reads back and is up to date.
+    project.images(&["lock", "--locked"]).expect_code(0);
+    project.images(&["verify"]).expect_code(0);
+    let list = project.images(&["list", "--format", "json"]);
+    list.expect_code(0);
+    let images = list.json()["images"].clone();
+    let proxy = images
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["name"] == "proxy"))
+        .cloned()
+        .expect("proxy listed");
+    assert_eq!(
+        proxy["reference"],
+        format!("{}/acme/nginx:1.27.10", reg.addr())
+    );
+    assert_eq!(proxy["status"], "locked");
+}
+
+#[test]
+fn a_locked_tag_stays_until_update_and_a_changed_requirement_moves_only_its_entry() {
+    let reg = registry();
+    let proxy = FaultProxy::start(&reg.addr()).expect("start proxy");
+    let project = Project::new(&manifest(&proxy.addr()));
+    project.images(&["lock"]).expect_code(0);
+    reg.push("acme/nginx", "1.27.11", &fixture("1.27.11"))
+        .expect("push");
+
+    proxy.clear_requests();
+    project.images(&["lock"]).expect_code(0);
+    assert_eq!(
+        proxy.requests(),
+        Vec::<String>::new(),
+        "an unchanged entry needs no network"
+    );
+    assert_eq!(locked_tag(&project, "proxy"), "1.27.10");
+
+    project
+        .images(&["lock", "--update", "proxy"])
+        .expect_code(0);
+    assert_eq!(locked_tag(&project, "proxy"), "1.27.11");
+    assert_eq!(locked_tag(&project, "major"), "1.28.0");
+
+    // A new requirement re-resolves that entry alone.
+    let before = project.lock();
+    project.write_manifest(
+        &manifest(&proxy.addr()).replace("version = \"^1\"", "version = \"~1.26\""),
+    );
+    project.images(&["lock", "--locked"]).expect_code(1);
+    project.images(&["lock"]).expect_code(0);
+    let after = project.lock();
+    assert_eq!(locked_tag(&project, "major"), "1.26.0");
+    for name in ["proxy", "alpine", "rc"] {
+        assert_eq!(before.images[name], after.images[name], "{name} kept");
+    }
+    // Only an option changed: the chosen tag stays, even with newer ones.
+    reg.push("acme/nginx", "1.26.1", &fixture("1.26.1"))
+        .expect("push");
+    project.write_manifest(
+        &manifest(&proxy.addr()).replace("version = \"^1\"", "version = \"~1.26\", mutable = true"),
+    );
+    project.images(&["lock"]).expect_code(0);
+    assert_eq!(locked_tag(&project, "major"), "1.26.0");
+    assert!(project.lock().images["major"].mutable);
+}
+
+#[test]
+fn no_allowed_tag_is_bad_input_naming_the_newest_tags() {
+    let reg = registry();
+    let project = Project::new(&format!(
+        "[images]\nweb = {{ image = \"{}/acme/nginx\", version = \"~1.29\" }}\n",
+        reg.addr()
+    ));
+    let run = project.images(&["lock"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(
+            "no tag of `127.0.0.1"
+        ) && run.stderr.contains("is allowed by `version = \"~1.29\"` (newest tags: 1.28.0, 1.27.10, 1.27.3, 1.27.0, 1.26.0)"),
+        "{}",
+        run.stderr
+    );
+    assert!(project.lock_bytes().is_empty());
+}
+
+#[test]
+fn version_declarations_that_cannot_work_name_the_line() {
+    let cases = [
+        (
+            "web = { image = \"nginx:1.27\", version = \"~1.27\" }",
+            "images.toml:2:17: image `web`: `nginx:1.27` names a tag or digest, but `version` chooses the tag",
+        ),
+        (
+            "web = { image = \"nginx\", version = \"~>1.2\" }",
+            "images.toml:2:36: image `web`: invalid version requirement `~>1.2`",
+        ),
+        (
+            "web = { image = \"nginx\", version = \"^1\", tags = \"(\" }",
+            "images.toml:2:49: image `web`: invalid tag filter `(`: unclosed group",
+        ),
+        (
+            "web = { image = \"nginx\", tags = \"x\" }",
+            "images.toml:2:33: image `web`: `tags` filters the tags a `version` requirement chooses from",
+        ),
+    ];
+    for (entry, expected) in cases {
+        let project = Project::new(&format!("[images]\n{entry}\n"));
+        let run = project.images(&["lock"]);
+        run.expect_code(2);
+        assert!(run.stderr.contains(expected), "{entry}:\n{}", run.stderr);
+        assert!(project.lock_bytes().is_empty());
+    }
+}
+
+#[test]
+fn add_with_a_version_writes_the_requirement_and_locks_the_newest_allowed_tag() {
+    let reg = registry();
+    let addr = reg.addr();
+    let project = Project::new("[images]\n");
+    let run = project.images(&[
+        "add",
+        "web",
+        &format!("{addr}/acme/nginx"),
+        "--version",
+        "~1.27",
+    ]);
+    run.expect_code(0);
+    let manifest = std::fs::read_to_string(project.path().join("images.toml")).expect("read");
+    assert_eq!(
+        manifest,
+        format!("[images]\nweb = {{ image = \"{addr}/acme/nginx\", version = \"~1.27\" }}\n")
+    );
+    assert_eq!(locked_tag(&project, "web"), "1.27.10");
+    assert!(run.stderr.contains("acme/nginx:1.27.10"), "{}", run.stderr);
+
+    // A tag and a version at once: refused before anything is written.
+    let run = project.images(&[
+        "add",
+        "db",
+        &format!("{addr}/acme/nginx:1.27.3"),
+        "--version",
+        "~1.27",
+    ]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("names a tag or digest"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("images.toml")).expect("read"),
+        manifest
+    );
+}

@@ -12,6 +12,7 @@ mod output;
 mod pin;
 mod progress;
 mod project;
+mod untrusted;
 
 use std::process::ExitCode;
 

@@ -13,6 +13,7 @@ use crate::exit::{exit_for, Exit, Failure};
 use crate::output::Printer;
 use crate::progress::Progress;
 use crate::project::Project;
+use crate::untrusted::escape;
 
 pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, Failure> {
     let project = Project::load(global)?;
@@ -126,7 +127,7 @@ pub fn lock_project(
 
     if !plan.resolve.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?)
-            .map_err(|e| Failure::new(exit_for(&e), e.to_string()))?;
+            .map_err(|e| Failure::new(exit_for(&e), escape(&e.to_string())))?;
         let requests: Vec<_> = plan
             .resolve
             .iter()
@@ -167,12 +168,9 @@ pub fn lock_project(
     if args.locked && changed {
         return Err(out_of_date(&plan, &old, &new));
     }
-    let wrote = new.write_atomic(&project.lock_path).map_err(|e| {
-        Failure::new(
-            Exit::BadInput,
-            format!("cannot write `{}`: {e}", project.lock_path.display()),
-        )
-    })?;
+    let wrote = new
+        .write_atomic(&project.lock_path)
+        .map_err(|e| Failure::cannot_write(&project.lock_path, &e))?;
 
     Ok(LockOutcome {
         wrote,
@@ -262,18 +260,11 @@ fn out_of_date(plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
     failure.with_hint(format!("run `images lock` and commit {LOCK_FILE}"))
 }
 
-/// Every failing image in one error; the worst failure picks the exit code
-/// (tampering first, then unreachable registries, then bad references).
+/// Every failing image in one error, the registry's words escaped; the
+/// one rule of [`Exit::of`] picks the exit code (tampering first, then bad
+/// references, then what could not be checked).
 fn resolve_failure(failures: Vec<(String, images_resolver::ResolveError)>) -> Failure {
-    let exit = failures
-        .iter()
-        .map(|(_, e)| exit_for(e))
-        .max_by_key(|exit| match exit {
-            Exit::Drift => 3,
-            Exit::Unavailable => 2,
-            _ => 1,
-        })
-        .unwrap_or(Exit::Unavailable);
+    let exit = Exit::of(failures.iter().map(|(_, e)| exit_for(e)));
     let mut failure = Failure::new(
         exit,
         format!(
@@ -282,7 +273,7 @@ fn resolve_failure(failures: Vec<(String, images_resolver::ResolveError)>) -> Fa
         ),
     );
     for (name, err) in &failures {
-        failure = failure.with_cause(format!("{name}: {err}"));
+        failure = failure.with_cause(format!("{name}: {}", escape(&err.to_string())));
     }
     failure
 }

@@ -129,3 +129,18 @@ fn a_media_type_in_a_lock_cannot_forge_diff_output() {
         assert!(run.stdout.contains("application/x"), "{}", run.stdout);
     }
 }
+
+#[test]
+fn registry_text_in_the_logs_is_escaped_too() {
+    let s = setup(Kind::OciManifest);
+    // A gateway's plain-text 503: retried, and each retry logged under -v.
+    s.proxy.set(Fault::Body {
+        status: 503,
+        content_type: "text/plain".into(),
+        body: b"bad gateway\r\x1b]0;owned\x07 overwritten\n::notice title=forged::x\n".to_vec(),
+    });
+    let run = s.project.images(&["lock", "-v", "--timeout", "5"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+    assert_inert(&run, "lock -v");
+}

@@ -42,10 +42,36 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogLine)
         .with_ansi(false)
         .without_time()
         .try_init();
+}
+
+/// How many characters of one log event are shown.
+const MAX_LOG_CHARS: usize = 4096;
+
+/// The sink of log events: stderr, each event one escaped line. A field
+/// may hold registry text (the error a retry is about), and `tracing`
+/// escapes ESC but not `\r` or `\n`, which could overwrite a line or
+/// start a GitHub workflow command of their own.
+struct LogLine;
+
+impl Write for LogLine {
+    /// `tracing` writes each event whole, ending in a newline.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let event = text.strip_suffix('\n').unwrap_or(&text);
+        write_stderr(&format!(
+            "{}\n",
+            crate::untrusted::escape_at_most(event, MAX_LOG_CHARS)
+        ));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn paint(on: bool, code: &str, text: &str) -> String {

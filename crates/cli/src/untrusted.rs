@@ -19,10 +19,16 @@ pub const MAX_CHARS: usize = 512;
 /// a leading `::` is written `\u{3a}:`. The result is one line, so nothing
 /// in it can start a line of its own either.
 pub fn escape(text: &str) -> String {
+    escape_at_most(text, MAX_CHARS)
+}
+
+/// [`escape`], cut to `max_chars` characters instead: for a log line,
+/// whose fields may hold registry text among much that is ours.
+pub fn escape_at_most(text: &str, max_chars: usize) -> String {
     let mut out = String::new();
     let mut shown = 0;
     for (at, c) in text.char_indices() {
-        if shown >= MAX_CHARS {
+        if shown >= max_chars {
             let _ = write!(out, "… (cut: {} bytes in all)", text.len());
             break;
         }

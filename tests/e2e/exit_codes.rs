@@ -35,6 +35,26 @@ fn moved_api(reg: &Registry) -> Project {
     project
 }
 
+/// `api` and `db` locked on two registries; then `api`'s tag moved and
+/// `db`'s registry stopped.
+fn moved_api_and_unreachable_db() -> (Registry, Registry, Project) {
+    let reg = Registry::start().expect("start the test registry");
+    let mut down = Registry::start().expect("start the second registry");
+    reg.push("acme/api", "v1", &Fixture::new(Kind::OciManifest, "api"))
+        .expect("push");
+    down.push("acme/db", "16", &Fixture::new(Kind::OciManifest, "db"))
+        .expect("push");
+    let project = Project::new(&format!(
+        "[images]\napi = \"{}/acme/api:v1\"\ndb = \"{}/acme/db:16\"\n",
+        reg.addr(),
+        down.addr()
+    ));
+    project.images(&["lock"]).expect_code(0);
+    move_api(&reg);
+    down.stop();
+    (reg, down, project)
+}
+
 /// Runs `images ARGS` with its stdout a pipe whose reading end is closed
 /// before `images` writes anything (`images verify | true`).
 fn with_stdout_closed(project: &Project, args: &[&str]) -> Run {
@@ -110,20 +130,7 @@ fn a_stdout_that_cannot_be_written_is_an_error_and_drift_still_wins() {
 
 #[test]
 fn verify_with_drift_and_an_unreachable_registry_exits_1() {
-    let reg = Registry::start().expect("start the test registry");
-    let mut down = Registry::start().expect("start the second registry");
-    reg.push("acme/api", "v1", &Fixture::new(Kind::OciManifest, "api"))
-        .expect("push");
-    down.push("acme/db", "16", &Fixture::new(Kind::OciManifest, "db"))
-        .expect("push");
-    let project = Project::new(&format!(
-        "[images]\napi = \"{}/acme/api:v1\"\ndb = \"{}/acme/db:16\"\n",
-        reg.addr(),
-        down.addr()
-    ));
-    project.images(&["lock"]).expect_code(0);
-    move_api(&reg);
-    down.stop();
+    let (_reg, _down, project) = moved_api_and_unreachable_db();
 
     let run = project.images(&["verify", "--timeout", "5"]);
     run.expect_code(1);
@@ -134,6 +141,24 @@ fn verify_with_drift_and_an_unreachable_registry_exits_1() {
         .expect_code(1)
         .json();
     assert_eq!(report["exit_code"], 1);
+}
+
+#[test]
+fn lock_locked_with_a_moved_tag_and_an_unreachable_registry_exits_1() {
+    let (_reg, _down, project) = moved_api_and_unreachable_db();
+    let before = project.lock_bytes();
+
+    // The lock is out of date (api moved) whatever db would have said.
+    let run = project.images(&["lock", "--locked", "--update", "--timeout", "5"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("--locked"), "{}", run.stderr);
+    assert!(run.stderr.contains("db: "), "{}", run.stderr);
+    assert_eq!(project.lock_bytes(), before, "--locked never writes");
+    // Only `db` re-resolved and it cannot be reached: nothing is known
+    // to be out of date.
+    project
+        .images(&["lock", "--locked", "--update", "db", "--timeout", "5"])
+        .expect_code(3);
 }
 
 #[test]

@@ -109,6 +109,15 @@ impl Failure {
         self.causes.push(cause.into());
         self
     }
+
+    /// This failure and `other` in one: the exit code by [`Exit::and`],
+    /// `other`'s message and causes as further causes.
+    pub fn and(mut self, other: Failure) -> Self {
+        self.exit = self.exit.and(other.exit);
+        self.causes.push(other.message);
+        self.causes.extend(other.causes);
+        self
+    }
 }
 
 impl From<ManifestError> for Failure {

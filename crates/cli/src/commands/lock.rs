@@ -153,7 +153,13 @@ pub fn lock_project(
             }
         }
         if !failures.is_empty() {
-            return Err(resolve_failure(failures));
+            let failure = resolve_failure(failures);
+            // What did resolve may already show the lock out of date:
+            // under `--locked` that is drift, which outranks the rest.
+            if args.locked && would_change(&plan, &old, &new) {
+                return Err(out_of_date(&plan, &old, &new).and(failure));
+            }
+            return Err(failure);
         }
     }
 
@@ -223,6 +229,17 @@ fn locked_entry(spec: &ImageSpec, resolved: Resolved) -> LockedImage {
         platforms: spec.platforms.clone(),
         manifests: resolved.manifests,
     }
+}
+
+/// Whether the lock changes with what is known so far: entries added or
+/// removed, or one resolved to something other than its locked entry.
+fn would_change(plan: &Plan, old: &Lockfile, new: &Lockfile) -> bool {
+    !plan.added.is_empty()
+        || !plan.removed.is_empty()
+        || new
+            .images
+            .iter()
+            .any(|(name, entry)| old.images.get(name).is_some_and(|o| o != entry))
 }
 
 fn out_of_date(plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {

@@ -107,6 +107,18 @@ pub enum Fault {
     },
     /// Manifest answers: relayed with `Content-Type` replaced by this.
     ContentType(String),
+    /// Manifest GET answers: `status` with a registry-style JSON error
+    /// body (as distribution writes them) whose `message` is this text (JSON-escaped, so any bytes a hostile
+    /// registry would send arrive as they are). HEAD is relayed, so a
+    /// moved tag is seen first and the error comes from the GET after it.
+    ErrorMessage {
+        /// The status to answer, e.g. 400 (not retried). The registry is
+        /// not asked.
+        status: u16,
+        /// The registry's error message, e.g. with ESC sequences or a
+        /// `\n::notice::` workflow command in it.
+        message: String,
+    },
 }
 
 /// A fault-injecting HTTP/1.1 proxy on a free 127.0.0.1 port, forwarding to
@@ -431,6 +443,19 @@ fn plan(shared: &Shared, method: &str, target: &str, manifest: bool) -> Plan {
             Plan::Answer(head, body)
         }
         Fault::Endless if manifest && !method.eq_ignore_ascii_case("HEAD") => Plan::Endless,
+        Fault::ErrorMessage { status, message }
+            if manifest && !method.eq_ignore_ascii_case("HEAD") =>
+        {
+            let body = serde_json::json!({
+                "errors": [{"code": "UNSUPPORTED", "message": message, "detail": null}]
+            });
+            let (head, body) = made_up(
+                status,
+                "application/json; charset=utf-8",
+                body.to_string().into_bytes(),
+            );
+            Plan::Answer(head, body)
+        }
         Fault::Redirect { status, location } if manifest => {
             let (mut head, body) = made_up(status, "text/plain; charset=utf-8", Vec::new());
             head.headers

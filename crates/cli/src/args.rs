@@ -21,7 +21,9 @@ Exit codes:
   1  drift found (verify), tampering found, or lock out of date (--locked)
   2  bad input: usage, malformed images.toml or images.lock, invalid reference,
      a --format the command does not support
-  3  could not check: network, TLS, auth or registry error
+  3  could not check: network, TLS, auth or registry error, or a file or
+     stdout that could not be written
+  Several at once: drift (1) wins, then bad input (2), then 3.
   129, 130, 143  stopped by SIGHUP, Ctrl-C or SIGTERM while `lock` resolved;
      images.lock was not changed";
 

@@ -13,6 +13,7 @@ mod pin;
 mod progress;
 mod project;
 mod project_lock;
+mod untrusted;
 
 use std::process::ExitCode;
 

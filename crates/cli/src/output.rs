@@ -2,12 +2,17 @@
 //! colour only on a terminal and never with `NO_COLOR`.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use crate::args::{ColorChoice, Format};
 
 static COLOR_STDERR: OnceLock<bool> = OnceLock::new();
 static COLOR_STDOUT: OnceLock<bool> = OnceLock::new();
+/// Set once a write to stdout failed: nothing more is sent there.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// Why stdout failed, unless the reader hung up (a closed pipe).
+static STDOUT_ERROR: OnceLock<String> = OnceLock::new();
 
 /// Decides colour once for the whole run.
 pub fn init_color(choice: ColorChoice) {
@@ -37,10 +42,36 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogLine)
         .with_ansi(false)
         .without_time()
         .try_init();
+}
+
+/// How many characters of one log event are shown.
+const MAX_LOG_CHARS: usize = 4096;
+
+/// The sink of log events: stderr, each event one escaped line. A field
+/// may hold registry text (the error a retry is about), and `tracing`
+/// escapes ESC but not `\r` or `\n`, which could overwrite a line or
+/// start a GitHub workflow command of their own.
+struct LogLine;
+
+impl Write for LogLine {
+    /// `tracing` writes each event whole, ending in a newline.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let event = text.strip_suffix('\n').unwrap_or(&text);
+        write_stderr(&format!(
+            "{}\n",
+            crate::untrusted::escape_at_most(event, MAX_LOG_CHARS)
+        ));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn paint(on: bool, code: &str, text: &str) -> String {
@@ -94,15 +125,28 @@ pub fn write_stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
-/// Writes to stdout; a closed pipe (`images list | head`) ends the process
-/// quietly, like ripgrep.
+/// Writes to stdout. When that fails the rest of the report is dropped and
+/// the command carries on to its own exit code: a closed pipe (`images
+/// verify | head`) is quiet, as in ripgrep, but never turns a finding into
+/// success; any other error is reported by [`crate::exit::finish`]
+/// (through [`stdout_error`]).
 pub fn write_stdout(text: &str) {
+    if STDOUT_CLOSED.load(Ordering::SeqCst) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+        STDOUT_CLOSED.store(true, Ordering::SeqCst);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = STDOUT_ERROR.set(e.to_string());
         }
     }
+}
+
+/// Why the report could not be written to stdout, if it could not and the
+/// reader did not simply hang up.
+pub fn stdout_error() -> Option<&'static str> {
+    STDOUT_ERROR.get().map(String::as_str)
 }
 
 /// Decides what each command prints, from the global flags.

@@ -185,7 +185,7 @@ fn read_existing(path: &Path) -> Result<Option<String>, Failure> {
 pub(super) fn write(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     write_if_changed(path, contents)
         .map(|_| ())
-        .map_err(|e| Failure::bad_input(format!("cannot write `{}`: {e}", path.display())))
+        .map_err(|e| Failure::cannot_write(path, &e))
 }
 
 /// Puts images.toml back (or removes the one `add` created), but only if

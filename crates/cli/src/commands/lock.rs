@@ -14,6 +14,7 @@ use crate::exit::{exit_for, Exit, Failure};
 use crate::output::Printer;
 use crate::progress::Progress;
 use crate::project::Project;
+use crate::untrusted::escape;
 
 pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, Failure> {
     let (project, _guard) = Project::load_for_edit(global, printer)?;
@@ -139,7 +140,7 @@ pub fn lock_project(
 
     if !plan.resolve.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?)
-            .map_err(|e| Failure::new(exit_for(&e), e.to_string()))?;
+            .map_err(|e| Failure::new(exit_for(&e), escape(&e.to_string())))?;
         choose_tags(&resolver, &mut plan, printer)?;
         let requests: Vec<_> = plan
             .resolve
@@ -176,7 +177,13 @@ pub fn lock_project(
             }
         }
         if !failures.is_empty() {
-            return Err(resolve_failure(failures));
+            let failure = resolve_failure(failures);
+            // What did resolve may already show the lock out of date:
+            // under `--locked` that is drift, which outranks the rest.
+            if args.locked && would_change(&plan, &old, &new) {
+                return Err(out_of_date(&plan, &old, &new).and(failure));
+            }
+            return Err(failure);
         }
     }
 
@@ -211,12 +218,9 @@ pub fn lock_project(
             lock: new,
         });
     }
-    let wrote = new.write_atomic(&project.lock_path).map_err(|e| {
-        Failure::new(
-            Exit::BadInput,
-            format!("cannot write `{}`: {e}", project.lock_path.display()),
-        )
-    })?;
+    let wrote = new
+        .write_atomic(&project.lock_path)
+        .map_err(|e| Failure::cannot_write(&project.lock_path, &e))?;
 
     Ok(LockOutcome {
         wrote,
@@ -284,7 +288,7 @@ fn choose_tags(resolver: &Resolver, plan: &mut Plan, printer: Printer) -> Result
         let tags = match tags {
             Ok(tags) => tags,
             Err(e) => {
-                failures.push((spec.name.clone(), exit_for(&e), e.to_string()));
+                failures.push((spec.name.clone(), exit_for(&e), escape(&e.to_string())));
                 continue;
             }
         };
@@ -306,12 +310,7 @@ fn choose_tags(resolver: &Resolver, plan: &mut Plan, printer: Printer) -> Result
     if failures.is_empty() {
         return Ok(());
     }
-    // Bad input (the requirement) ranks above what could not be checked.
-    let exit = if failures.iter().any(|(_, exit, _)| *exit == Exit::BadInput) {
-        Exit::BadInput
-    } else {
-        Exit::Unavailable
-    };
+    let exit = Exit::of(failures.iter().map(|(_, exit, _)| *exit));
     let mut failure = Failure::new(
         exit,
         format!(
@@ -398,6 +397,17 @@ fn locked_entry(spec: &ImageSpec, reference: Reference, resolved: Resolved) -> L
     }
 }
 
+/// Whether the lock changes with what is known so far: entries added or
+/// removed, or one resolved to something other than its locked entry.
+fn would_change(plan: &Plan, old: &Lockfile, new: &Lockfile) -> bool {
+    !plan.added.is_empty()
+        || !plan.removed.is_empty()
+        || new
+            .images
+            .iter()
+            .any(|(name, entry)| old.images.get(name).is_some_and(|o| o != entry))
+}
+
 fn out_of_date(plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
     let mut failure = Failure::new(
         Exit::Drift,
@@ -433,18 +443,11 @@ fn out_of_date(plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
     failure.with_hint(format!("run `images lock` and commit {LOCK_FILE}"))
 }
 
-/// Every failing image in one error; the worst failure picks the exit code
-/// (tampering first, then unreachable registries, then bad references).
+/// Every failing image in one error, the registry's words escaped; the
+/// one rule of [`Exit::of`] picks the exit code (tampering first, then bad
+/// references, then what could not be checked).
 fn resolve_failure(failures: Vec<(String, images_resolver::ResolveError)>) -> Failure {
-    let exit = failures
-        .iter()
-        .map(|(_, e)| exit_for(e))
-        .max_by_key(|exit| match exit {
-            Exit::Drift => 3,
-            Exit::Unavailable => 2,
-            _ => 1,
-        })
-        .unwrap_or(Exit::Unavailable);
+    let exit = Exit::of(failures.iter().map(|(_, e)| exit_for(e)));
     let mut failure = Failure::new(
         exit,
         format!(
@@ -453,7 +456,7 @@ fn resolve_failure(failures: Vec<(String, images_resolver::ResolveError)>) -> Fa
         ),
     );
     for (name, err) in &failures {
-        failure = failure.with_cause(format!("{name}: {err}"));
+        failure = failure.with_cause(format!("{name}: {}", escape(&err.to_string())));
     }
     failure
 }

@@ -53,11 +53,8 @@ pub fn run(global: &Global, args: &RemoveArgs, printer: Printer) -> Result<Exit,
             lock_written = lock.write_atomic(&project.lock_path).map_err(|e| {
                 // Keep the pair consistent: undo the manifest edit.
                 let _ = super::add::write(&path, original.as_bytes());
-                Failure::bad_input(format!(
-                    "cannot write `{}`: {e}",
-                    project.lock_path.display()
-                ))
-                .with_cause(format!("`{}` was left as it was", path.display()))
+                Failure::cannot_write(&project.lock_path, &e)
+                    .with_cause(format!("`{}` was left as it was", path.display()))
             })?;
         }
     }

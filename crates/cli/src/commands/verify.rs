@@ -4,15 +4,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use images_lockfile::{check, LockedImage, Lockfile, LOCK_FILE};
-use images_resolver::{Finding, ResolveError, Resolver};
+use images_resolver::{Finding, Resolver};
 use serde_json::{json, Value};
 
 use crate::args::{Format, Global};
-use crate::exit::{Exit, Failure};
+use crate::exit::{exit_for, Exit, Failure};
 use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{green, red, write_stdout, yellow, Printer};
 use crate::progress::Progress;
 use crate::project::Project;
+use crate::untrusted::escape;
 
 /// One line of the report.
 struct Report {
@@ -34,11 +35,16 @@ enum Source {
     Lock,
 }
 
+/// What became of one entry. Registry text in it (a finding's detail, an
+/// error's message) is escaped when it is made, so every format prints it
+/// safely.
 enum Outcome {
     Ok,
     Drift(Finding),
     OutOfDate(&'static str),
-    Unchecked(ResolveError),
+    /// Could not be checked: what the error means for the exit code, and
+    /// its message.
+    Unchecked(Exit, String),
 }
 
 impl Report {
@@ -47,7 +53,16 @@ impl Report {
             Outcome::Ok => "ok",
             Outcome::Drift(f) => f.kind.as_str(),
             Outcome::OutOfDate(_) => "lock-out-of-date",
-            Outcome::Unchecked(_) => "unchecked",
+            Outcome::Unchecked(..) => "unchecked",
+        }
+    }
+
+    /// What this entry alone means for the exit code.
+    fn exit(&self) -> Exit {
+        match &self.outcome {
+            Outcome::Unchecked(exit, _) => *exit,
+            _ if self.is_failure() => Exit::Drift,
+            _ => Exit::Ok,
         }
     }
 
@@ -120,7 +135,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
 
     if !to_check.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?)
-            .map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
+            .map_err(|e| Failure::new(Exit::Unavailable, escape(&e.to_string())))?;
         let progress = Progress::new(to_check.len(), "Verifying", printer.quiet);
         let results = super::runtime()?
             .block_on(resolver.verify_many_with_progress(&to_check, &|| progress.tick()));
@@ -128,11 +143,17 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
         for (locked, result) in to_check.iter().zip(results) {
             let (current, outcome) = match result {
                 Ok(None) => (Some(locked.digest.to_string()), Outcome::Ok),
-                Ok(Some(finding)) => (
-                    finding.current.as_ref().map(ToString::to_string),
-                    Outcome::Drift(finding),
+                Ok(Some(mut finding)) => {
+                    finding.detail = finding.detail.as_deref().map(escape);
+                    (
+                        finding.current.as_ref().map(ToString::to_string),
+                        Outcome::Drift(finding),
+                    )
+                }
+                Err(e) => (
+                    None,
+                    Outcome::Unchecked(exit_for(&e), escape(&e.to_string())),
                 ),
-                Err(e) => (None, Outcome::Unchecked(e)),
             };
             reports.push(Report {
                 name: locked.name.clone(),
@@ -150,17 +171,11 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
     let failures = reports.iter().filter(|r| r.is_failure()).count();
     let unchecked = reports
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Unchecked(_)))
+        .filter(|r| matches!(r.outcome, Outcome::Unchecked(..)))
         .count();
     // Drift outranks "could not check": CI must see a moved tag even when
     // another registry was down at the same time.
-    let exit = if failures > 0 {
-        Exit::Drift
-    } else if unchecked > 0 {
-        Exit::Unavailable
-    } else {
-        Exit::Ok
-    };
+    let exit = Exit::of(reports.iter().map(Report::exit));
 
     match printer.format {
         Format::Json => printer.json(&json_report(&reports, exit)),
@@ -214,7 +229,7 @@ fn print_github(reports: &[Report], project: &Project) {
                 "lock out of date".to_string(),
                 format!("{} ({}): {why}; run `images lock`", r.name, r.reference),
             ),
-            Outcome::Unchecked(e) => (
+            Outcome::Unchecked(_, e) => (
                 Level::Warning,
                 "could not check".to_string(),
                 format!("{} ({}): {e}", r.name, r.reference),
@@ -252,13 +267,13 @@ fn json_report(reports: &[Report], exit: Exit) -> Value {
                 Outcome::Ok => None,
                 Outcome::Drift(f) => Some(f.detail.clone().unwrap_or_else(|| f.kind.describe().to_string())),
                 Outcome::OutOfDate(why) => Some((*why).to_string()),
-                Outcome::Unchecked(e) => Some(e.to_string()),
+                Outcome::Unchecked(_, e) => Some(e.clone()),
             };
             json!({
                 "name": r.name,
                 "reference": r.reference,
                 "status": r.status(),
-                "severity": if r.is_failure() { "error" } else if r.is_warning() { "warning" } else if matches!(r.outcome, Outcome::Unchecked(_)) { "unchecked" } else { "ok" },
+                "severity": if r.is_failure() { "error" } else if r.is_warning() { "warning" } else if matches!(r.outcome, Outcome::Unchecked(..)) { "unchecked" } else { "ok" },
                 "mutable": r.mutable,
                 "locked": r.locked,
                 "current": r.current,
@@ -304,7 +319,7 @@ fn print_human(reports: &[Report], printer: Printer, failures: usize, unchecked:
                     red("lock out of date")
                 ));
             }
-            Outcome::Unchecked(e) => {
+            Outcome::Unchecked(_, e) => {
                 out.push_str(&format!(
                     "{}: {headline}\n    {e}\n",
                     yellow("could not check")

@@ -6,6 +6,7 @@ use images_lockfile::{Digest, EntryChange, LockDiff, LockedImage, Lockfile, LOCK
 use serde_json::{json, Value};
 
 use crate::output::{green, red, yellow};
+use crate::untrusted::escape;
 
 /// How digests are shown: shortened to `hex_len` digits, or in full.
 #[derive(Clone, Copy)]
@@ -73,10 +74,13 @@ fn details(change: &EntryChange, shown: Shown, with_digest: bool) -> Vec<String>
     {
         out.push("platform manifests changed".to_owned());
     }
+    // Media types and platforms are what a registry named at lock time
+    // (or what a pull request says it named): shown escaped.
     if old.media_type != new.media_type {
         out.push(format!(
             "media type: {} -> {}",
-            old.media_type, new.media_type
+            escape(&old.media_type),
+            escape(&new.media_type)
         ));
     }
     if old.mutable != new.mutable {
@@ -99,7 +103,7 @@ fn details(change: &EntryChange, shown: Shown, with_digest: bool) -> Vec<String>
 fn join<T: ToString>(items: &[T]) -> String {
     items
         .iter()
-        .map(ToString::to_string)
+        .map(|item| escape(&item.to_string()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -386,7 +390,7 @@ pub(super) fn lock_lines(lock: &Lockfile) -> String {
             |key: &str, value: &str| out.push_str(&format!("{name}  {key:<10}  {value}\n"));
         line("reference", &image.reference.to_string());
         line("digest", &image.digest.to_string());
-        line("media-type", &image.media_type);
+        line("media-type", &escape(&image.media_type));
         if image.mutable {
             line("mutable", "true");
         }
@@ -394,7 +398,10 @@ pub(super) fn lock_lines(lock: &Lockfile) -> String {
             line("platforms", &join(&image.platforms));
         }
         for m in &image.manifests {
-            line("manifest", &format!("{}  {}", m.platform, m.digest));
+            line(
+                "manifest",
+                &format!("{}  {}", escape(&m.platform.to_string()), m.digest),
+            );
         }
     }
     out

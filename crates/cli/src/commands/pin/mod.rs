@@ -74,11 +74,14 @@ struct Record {
     rewritten: bool,
 }
 
-/// A file that could not be read or parsed; it is left untouched.
+/// A file that could not be read, parsed or written; it is left untouched.
 struct Problem {
     file: PathBuf,
     line: Option<usize>,
     message: String,
+    /// What it means for the exit code: bad input, unless the file could
+    /// not be written.
+    exit: Exit,
 }
 
 /// A declared image and what the lock says about it.
@@ -190,9 +193,10 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
                             written.push(path.clone());
                         }
                     }
-                    Err(e) => {
-                        problems.push(problem(&path, None, format!("cannot be written: {e}")))
-                    }
+                    Err(e) => problems.push(Problem {
+                        exit: Exit::Unavailable,
+                        ..problem(&path, None, format!("cannot be written: {e}"))
+                    }),
                 }
             }
         }
@@ -274,6 +278,7 @@ fn problem(path: &Path, line: Option<usize>, message: String) -> Problem {
         file: path.to_path_buf(),
         line,
         message,
+        exit: Exit::BadInput,
     }
 }
 

@@ -47,11 +47,7 @@ impl Report {
     }
 
     fn exit_for_problems(&self) -> Exit {
-        if self.problems.is_empty() {
-            Exit::Ok
-        } else {
-            Exit::BadInput
-        }
+        Exit::of(self.problems.iter().map(|p| p.exit))
     }
 
     fn print_problems(&self, printer: Printer) {
@@ -152,7 +148,7 @@ impl Report {
             .iter()
             .filter(|r| matches!(r.state, State::LockOutOfDate(_)))
             .collect();
-        let exit = self.exit_for_problems().max(if out_of_date.is_empty() {
+        let exit = self.exit_for_problems().and(if out_of_date.is_empty() {
             Exit::Ok
         } else {
             Exit::Drift
@@ -209,7 +205,7 @@ impl Report {
             .iter()
             .filter(|r| r.state.fails_check())
             .collect();
-        let exit = self.exit_for_problems().max(if failing.is_empty() {
+        let exit = self.exit_for_problems().and(if failing.is_empty() {
             Exit::Ok
         } else {
             Exit::Drift

@@ -303,3 +303,23 @@ fn a_failed_add_never_undoes_an_edit_made_while_it_ran() {
     );
     assert_eq!(std::fs::read_to_string(&manifest).expect("read"), edited);
 }
+
+#[test]
+fn ctrl_c_ends_a_wait_for_the_project_lock() {
+    let project = Project::new("[images]\n");
+    let held = std::fs::File::open(project.path()).expect("open the project dir");
+    held.lock().expect("lock the project dir");
+    let mut child = project
+        .command(&["lock"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn images");
+    wait_for_stderr(&mut child, "Blocking waiting for file lock");
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait for images");
+    assert_eq!(status.code(), Some(130));
+    assert!(!project.lock_path().exists());
+}

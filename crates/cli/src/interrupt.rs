@@ -5,8 +5,9 @@
 //! is. That is already safe for the lock (it is written last, through a
 //! temporary file and a rename), but a signal landing inside that write
 //! would leave the temporary `.images.lock.<pid>.<n>.tmp` behind. So a
-//! command that writes calls [`catch_signals`] once it holds the project
-//! lock: from then on the three signals are only recorded. [`block_on`]
+//! command that writes calls [`catch_signals`] as it starts: from then on
+//! the three signals are only recorded, and acted on where it is safe:
+//! while waiting for the project lock ([`check`]) and during resolution. [`block_on`]
 //! acts on one as soon as it is recorded (or if it already was), ending the
 //! run with 128 + the signal's number (130, 143, 129, as a shell reports
 //! it) and a message saying what was left alone; once resolution is over a
@@ -57,6 +58,15 @@ fn stopped_by(signal: usize) -> Option<(Exit, &'static str)> {
         SIGTERM => Some((Exit::Terminated, "terminated")),
         SIGHUP => Some((Exit::HungUp, "hung up")),
         _ => None,
+    }
+}
+
+/// A [`Failure`] with the signal's exit code if SIGINT, SIGTERM or SIGHUP
+/// has been recorded; `what` says what was left alone.
+pub fn check(what: &str) -> Result<(), Failure> {
+    match stopped_by(catch_signals().load(Ordering::SeqCst)) {
+        Some((exit, word)) => Err(Failure::new(exit, format!("{word}; {what}"))),
+        None => Ok(()),
     }
 }
 

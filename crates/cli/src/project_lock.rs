@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 
+/// How often a run waiting for the lock tries again.
+const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Held while a command edits the project; released when dropped (or when
 /// the process ends, however it ends).
 #[derive(Debug)]
@@ -52,14 +55,20 @@ impl ProjectLock {
                     "Blocking waiting for file lock on `{}` (another `images` is editing it)",
                     dir.display()
                 ));
-                file.lock().map_err(cannot)?;
+                // Polled rather than a blocking `lock()`, so that Ctrl-C,
+                // caught since the start, still ends the wait.
+                loop {
+                    crate::interrupt::check("nothing was changed")?;
+                    match file.try_lock() {
+                        Ok(()) => break,
+                        Err(TryLockError::WouldBlock) => std::thread::sleep(WAIT_POLL),
+                        Err(TryLockError::Error(e)) => return Err(cannot(e)),
+                    }
+                }
             }
             Err(TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {}
             Err(TryLockError::Error(e)) => return Err(cannot(e)),
         }
-        // Held, so this run will write: from here a signal must not cut
-        // a write short (see `interrupt`). Waiting above stays killable.
-        crate::interrupt::catch_signals();
         Ok(ProjectLock { _dir: file })
     }
 }

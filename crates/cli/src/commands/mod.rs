@@ -15,6 +15,14 @@ use crate::output::{init_color, Printer};
 
 /// Runs the command the user asked for.
 pub fn run(args: Args) -> Result<Exit, Failure> {
+    // The commands that write catch signals from the start, so none can
+    // land between two steps of a write (see `interrupt`).
+    if matches!(
+        args.command,
+        Command::Lock(_) | Command::Add(_) | Command::Remove(_)
+    ) {
+        crate::interrupt::catch_signals();
+    }
     init_color(args.global.color);
     check_format(&args)?;
     let printer = Printer {

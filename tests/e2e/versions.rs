@@ -99,11 +99,23 @@ fn a_locked_tag_stays_until_update_and_a_changed_requirement_moves_only_its_entr
     );
     assert_eq!(locked_tag(&project, "proxy"), "1.27.10");
 
+    let old_lock = project.path().join("old.lock");
+    std::fs::write(&old_lock, project.lock_bytes()).expect("keep the old lock");
     project
         .images(&["lock", "--update", "proxy"])
         .expect_code(0);
     assert_eq!(locked_tag(&project, "proxy"), "1.27.11");
     assert_eq!(locked_tag(&project, "major"), "1.28.0");
+    // The move is reviewable: re-tagged, with both tags.
+    let diff = project.images(&["diff", "old.lock", "images.lock"]);
+    diff.expect_code(0);
+    assert!(
+        diff.stdout.contains("re-tagged (1)")
+            && diff.stdout.contains("acme/nginx:1.27.10 -> ")
+            && diff.stdout.contains("acme/nginx:1.27.11"),
+        "{}",
+        diff.stdout
+    );
 
     // A new requirement re-resolves that entry alone.
     let before = project.lock();
@@ -215,4 +227,53 @@ fn add_with_a_version_writes_the_requirement_and_locks_the_newest_allowed_tag() 
         std::fs::read_to_string(project.path().join("images.toml")).expect("read"),
         manifest
     );
+}
+
+#[test]
+fn outdated_shows_locked_compatible_and_latest_and_exit_code_gates_on_it() {
+    let reg = registry();
+    let addr = reg.addr();
+    let project = Project::new(&format!(
+        "[images]\nproxy = {{ image = \"{addr}/acme/nginx\", version = \"~1.27\" }}\nfixed = \"{addr}/acme/nginx:1.26.0\"\n"
+    ));
+    project.images(&["lock"]).expect_code(0);
+    reg.push("acme/nginx", "1.27.11", &fixture("1.27.11"))
+        .expect("push");
+
+    let run = project.images(&["outdated"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "NAME   REQUIREMENT  LOCKED   COMPATIBLE  LATEST\nproxy  ~1.27        1.27.10  1.27.11     1.28.0\n"
+    );
+    assert!(
+        run.stderr.contains("run `images lock --update proxy`"),
+        "{}",
+        run.stderr
+    );
+    project.images(&["outdated", "--exit-code"]).expect_code(1);
+    let json = project.images(&["outdated", "--format", "json"]);
+    json.expect_code(0);
+    let doc = json.json();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["images"][0]["name"], "proxy");
+    assert_eq!(doc["images"][0]["locked"], "1.27.10");
+    assert_eq!(doc["images"][0]["compatible"], "1.27.11");
+    assert_eq!(doc["images"][0]["latest"], "1.28.0");
+    assert_eq!(doc["images"][0]["outdated"], true);
+    // -v lists entries without a requirement too.
+    let verbose = project.images(&["outdated", "-v"]);
+    assert!(
+        verbose.stdout.contains("fixed  -            1.26.0"),
+        "{}",
+        verbose.stdout
+    );
+
+    project
+        .images(&["lock", "--update", "proxy"])
+        .expect_code(0);
+    project.images(&["outdated", "--exit-code"]).expect_code(0);
+    project
+        .images(&["outdated", "--format", "github"])
+        .expect_code(2);
 }

@@ -122,6 +122,19 @@ pub enum Command {
     /// Write locked digests into Dockerfiles, compose files, Kubernetes manifests and workflows (offline)
     #[command(after_help = PIN_HELP)]
     Pin(PinArgs),
+    /// For entries with a `version` requirement: the locked tag, the newest allowed, the newest there is
+    #[command(
+        after_help = "Examples:\n  images outdated\n  images outdated --exit-code   # CI: exit 1 when an entry could move\n  images outdated --format json\n\nLike `cargo outdated`: COMPATIBLE is the newest tag the requirement allows,\nLATEST the newest release tag the entry's tag filter accepts, whatever the\nrequirement. `images lock --update NAME` moves an entry to COMPATIBLE."
+    )]
+    Outdated(OutdatedArgs),
+}
+
+/// Flags of `images outdated`.
+#[derive(Debug, ClapArgs)]
+pub struct OutdatedArgs {
+    /// Exit 1 when an entry's locked tag is older than the newest it allows
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 const PIN_HELP: &str = "\

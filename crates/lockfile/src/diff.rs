@@ -57,6 +57,16 @@ impl EntryChange {
             ("digest", old.digest != new.digest),
             ("media-type", old.media_type != new.media_type),
             ("mutable", old.mutable != new.mutable),
+            (
+                "version",
+                old.requirement.as_ref().map(|r| &r.version)
+                    != new.requirement.as_ref().map(|r| &r.version),
+            ),
+            (
+                "tags",
+                old.requirement.as_ref().map(|r| &r.tags)
+                    != new.requirement.as_ref().map(|r| &r.tags),
+            ),
             ("platforms", old.platforms != new.platforms),
             ("manifests", old.manifests != new.manifests),
         ]

@@ -47,6 +47,6 @@ pub use reference::{
     ReferenceErrorKind, DEFAULT_DOMAIN, DEFAULT_TAG, MAX_PATH_LEN,
 };
 pub use versions::{
-    newest_allowed, newest_of_shape, parse_requirement, versioned_tags, Requirement, TagFilter,
-    VersionError, VersionSpec, VersionedTag, DEFAULT_TAG_FILTER,
+    newest_allowed, newest_of_shape, parse_requirement, standing, versioned_tags, Requirement,
+    Standing, TagFilter, VersionError, VersionSpec, VersionedTag, DEFAULT_TAG_FILTER,
 };

@@ -261,6 +261,40 @@ pub fn newest_of_shape<'a>(
         .min_by(newer_first)
 }
 
+/// Where a versioned entry stands against the tags its repository has now:
+/// what `images outdated` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Standing<'a> {
+    /// The newest tag the requirement allows.
+    pub compatible: Option<VersionedTag<'a>>,
+    /// The newest release tag of the same shape (the filter accepts it),
+    /// whatever the requirement.
+    pub latest: Option<VersionedTag<'a>>,
+    /// The locked tag is older than `compatible` (or reads as no version).
+    pub outdated: bool,
+}
+
+/// Compares the tag an entry locked with the repository's tags.
+pub fn standing<'a>(
+    spec: &VersionSpec,
+    locked_tag: Option<&str>,
+    tags: impl IntoIterator<Item = &'a str> + Clone,
+) -> Standing<'a> {
+    let compatible = spec.newest_allowed(tags.clone());
+    let latest = newest_of_shape(&spec.filter, tags);
+    let locked = locked_tag.and_then(|t| spec.filter.version_of(t));
+    let outdated = match (&locked, &compatible) {
+        (Some(locked), Some(compatible)) => *locked < compatible.version,
+        (None, Some(_)) => true,
+        (_, None) => false,
+    };
+    Standing {
+        compatible,
+        latest,
+        outdated,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +397,24 @@ mod tests {
             newest_of_shape(&filter, TAGS.iter().copied()).map(|t| t.tag),
             Some("1.28.0")
         );
+    }
+
+    #[test]
+    fn standing_compares_the_locked_tag_with_the_newest_allowed() {
+        let spec = VersionSpec::new("~1.27", None).expect("valid");
+        let now = standing(&spec, Some("1.27.3"), TAGS.iter().copied());
+        assert_eq!(now.compatible.map(|t| t.tag), Some("1.27.10"));
+        assert_eq!(now.latest.map(|t| t.tag), Some("1.28.0"));
+        assert!(now.outdated);
+        let current = standing(&spec, Some("1.27.10"), TAGS.iter().copied());
+        assert!(!current.outdated);
+        let nothing = standing(
+            &VersionSpec::new("^3", None).expect("valid"),
+            Some("3.0.0"),
+            TAGS.iter().copied(),
+        );
+        assert!(!nothing.outdated);
+        assert_eq!(nothing.compatible, None);
     }
 
     mod properties {

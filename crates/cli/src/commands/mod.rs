@@ -5,6 +5,7 @@ mod completions;
 mod diff;
 mod list;
 mod lock;
+mod outdated;
 mod pin;
 mod remove;
 mod verify;
@@ -38,6 +39,7 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         Command::Remove(remove_args) => remove::run(&args.global, remove_args, printer),
         Command::Completions(shell) => completions::run(shell),
         Command::Pin(pin_args) => pin::run(&args.global, pin_args, printer),
+        Command::Outdated(outdated_args) => outdated::run(&args.global, outdated_args, printer),
     }
 }
 
@@ -54,6 +56,7 @@ fn check_format(args: &Args) -> Result<(), Failure> {
         Command::Remove(_) => ("remove", &[Text, Json]),
         Command::Completions(_) => ("completions", &[Text]),
         Command::Pin(_) => ("pin", &[Text, Json, Github]),
+        Command::Outdated(_) => ("outdated", &[Text, Json]),
     };
     let format = args.global.format;
     if supported.contains(&format) {

@@ -90,6 +90,20 @@ fn details(change: &EntryChange, shown: Shown, with_digest: bool) -> Vec<String>
             yes_no(new.mutable)
         ));
     }
+    if old.requirement != new.requirement {
+        let shown = |r: &Option<images_lockfile::Requirement>| match r {
+            Some(r) => match &r.tags {
+                Some(tags) => format!("{} (tags `{tags}`)", r.version),
+                None => r.version.clone(),
+            },
+            None => "none".to_owned(),
+        };
+        out.push(format!(
+            "version requirement: {} -> {}",
+            shown(&old.requirement),
+            shown(&new.requirement)
+        ));
+    }
     if old.platforms != new.platforms {
         out.push(format!(
             "platform filter: {} -> {}",
@@ -366,7 +380,7 @@ pub(super) fn json_report(changes: &LockDiff) -> Value {
 }
 
 fn entry_json(image: &LockedImage) -> Value {
-    json!({
+    let mut entry = json!({
         "name": image.name,
         "reference": image.reference.to_string(),
         "digest": image.digest.to_string(),
@@ -377,7 +391,13 @@ fn entry_json(image: &LockedImage) -> Value {
             "platform": m.platform.to_string(),
             "digest": m.digest.to_string(),
         })).collect::<Vec<_>>(),
-    })
+    });
+    // Only versioned entries have these keys, so other documents are as before.
+    if let (Some(requirement), Some(object)) = (&image.requirement, entry.as_object_mut()) {
+        object.insert("version".into(), requirement.version.clone().into());
+        object.insert("tags".into(), requirement.tags.clone().into());
+    }
+    entry
 }
 
 /// One fact per line, `name  key  value`, in the lock's key order. Names
@@ -393,6 +413,12 @@ pub(super) fn lock_lines(lock: &Lockfile) -> String {
         line("media-type", &escape(&image.media_type));
         if image.mutable {
             line("mutable", "true");
+        }
+        if let Some(requirement) = &image.requirement {
+            line("version", &requirement.version);
+            if let Some(tags) = &requirement.tags {
+                line("tags", tags);
+            }
         }
         if !image.platforms.is_empty() {
             line("platforms", &join(&image.platforms));

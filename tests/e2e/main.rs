@@ -15,6 +15,7 @@ mod list;
 mod lock;
 mod output;
 mod pin;
+mod pin_inputs;
 mod repository;
 mod requests;
 mod snapshot;

@@ -16,6 +16,11 @@ const SKIPPED_DIRS: [&str; 3] = [".git", "target", "node_modules"];
 pub fn kind_by_name(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
     let lower = name.to_ascii_lowercase();
+    // `Dockerfile.dockerignore` is the ignore file BuildKit reads beside
+    // `Dockerfile`, not a Dockerfile.
+    if lower.ends_with(".dockerignore") {
+        return None;
+    }
     if name == "Dockerfile"
         || name.starts_with("Dockerfile.")
         || lower.ends_with(".dockerfile")
@@ -156,6 +161,8 @@ mod tests {
             ("Dockerfile", Some(FileKind::Dockerfile)),
             ("app/Dockerfile.prod", Some(FileKind::Dockerfile)),
             ("build/api.dockerfile", Some(FileKind::Dockerfile)),
+            ("Dockerfile.dockerignore", None),
+            ("app/api.Dockerfile.dockerignore", None),
             ("compose.yaml", Some(FileKind::Compose)),
             ("docker-compose.override.yml", Some(FileKind::Compose)),
             (".github/workflows/ci.yml", Some(FileKind::Workflow)),

@@ -33,6 +33,9 @@ enum State {
     LockOutOfDate(EntryStatus),
     /// A variable, a scalar that cannot be spliced, or not a valid reference.
     LeftAlone(String),
+    /// Several entries declare its tag at different digests and its own
+    /// digest names none of them: the entries' names.
+    Ambiguous(Vec<String>),
 }
 
 impl State {
@@ -44,6 +47,7 @@ impl State {
             State::Undeclared => "undeclared",
             State::LockOutOfDate(_) => "lock-out-of-date",
             State::LeftAlone(_) => "left-alone",
+            State::Ambiguous(_) => "ambiguous",
         }
     }
 
@@ -51,7 +55,11 @@ impl State {
     fn fails_check(&self) -> bool {
         matches!(
             self,
-            State::Unpinned | State::StaleDigest(_) | State::Undeclared | State::LockOutOfDate(_)
+            State::Unpinned
+                | State::StaleDigest(_)
+                | State::Undeclared
+                | State::LockOutOfDate(_)
+                | State::Ambiguous(_)
         )
     }
 }
@@ -87,6 +95,51 @@ struct Entry<'a> {
     /// The reference without digest: what a file's reference must equal.
     key: Reference,
     locked: Result<Digest, EntryStatus>,
+}
+
+impl Entry<'_> {
+    /// The digest this entry stands for: the locked one, else the declared one.
+    fn digest(&self) -> Option<&Digest> {
+        self.locked
+            .as_ref()
+            .ok()
+            .or_else(|| self.spec.reference.digest())
+    }
+}
+
+/// What images.toml declares for one reference found in a file.
+enum Declared<'e, 'a> {
+    Nothing,
+    One(&'e Entry<'a>),
+    /// Several entries could be meant, at different digests.
+    Ambiguous(Vec<&'e Entry<'a>>),
+}
+
+/// The entry `reference` belongs to: the one with its repository and tag
+/// (or, for a digest-only reference like `x@sha256:…`, one of its
+/// repository locked at that digest). When several entries declare the
+/// tag, the one whose digest the reference carries wins; without such a
+/// match nothing is guessed.
+fn declared<'e, 'a>(reference: &Reference, entries: &'e [Entry<'a>]) -> Declared<'e, 'a> {
+    let key = reference.without_digest();
+    let digest = reference.digest();
+    let same_digest = |e: &&Entry<'_>| digest.is_some() && e.digest() == digest;
+    let candidates: Vec<&Entry<'a>> = entries
+        .iter()
+        .filter(|e| {
+            e.key == key || (key.tag().is_none() && e.key.name() == key.name() && same_digest(e))
+        })
+        .collect();
+    match candidates.as_slice() {
+        [] => Declared::Nothing,
+        [one] => Declared::One(one),
+        [first, ..] => match candidates.iter().find(|e| same_digest(e)) {
+            Some(exact) => Declared::One(exact),
+            // Entries locked at one digest all mean the same thing.
+            None if candidates.iter().all(|e| e.digest() == first.digest()) => Declared::One(first),
+            None => Declared::Ambiguous(candidates),
+        },
+    }
 }
 
 fn entries<'a>(specs: impl Iterator<Item = &'a ImageSpec>, lock: &Lockfile) -> Vec<Entry<'a>> {
@@ -301,8 +354,14 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
     };
     let key = reference.without_digest();
     record.reference = Some(reference.clone());
-    let Some(entry) = entries.iter().find(|e| e.key == key) else {
-        return record;
+    let entry = match declared(&reference, entries) {
+        Declared::Nothing => return record,
+        Declared::One(entry) => entry,
+        Declared::Ambiguous(candidates) => {
+            record.state =
+                State::Ambiguous(candidates.iter().map(|e| e.spec.name.clone()).collect());
+            return record;
+        }
     };
     record.name = Some(entry.spec.name.clone());
     let locked = match &entry.locked {

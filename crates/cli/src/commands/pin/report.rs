@@ -46,8 +46,14 @@ impl Report {
         }
     }
 
+    /// Bad input: a file that could not be read, or a reference that
+    /// images.toml declares ambiguously.
     fn exit_for_problems(&self) -> Exit {
-        if self.problems.is_empty() {
+        let ambiguous = self
+            .records
+            .iter()
+            .any(|r| matches!(r.state, State::Ambiguous(_)));
+        if self.problems.is_empty() && !ambiguous {
             Exit::Ok
         } else {
             Exit::BadInput
@@ -100,6 +106,14 @@ impl Report {
                 "`{}` is declared as `{name}`, whose entry in {LOCK_FILE} is stale ({MANIFEST_FILE} changed since `images lock`)",
                 r.image
             ),
+            State::Ambiguous(names) => {
+                let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                format!(
+                    "`{}` could be any of {} in {MANIFEST_FILE}, declared at different digests; write the digest of the one it means, or remove the others",
+                    r.image,
+                    names.join(" and ")
+                )
+            }
             State::Pinned => format!("`{}` is pinned", r.image),
             State::LeftAlone(reason) => format!("`{}` left alone: {reason}", r.image),
         }
@@ -162,6 +176,17 @@ impl Report {
             return exit;
         }
         self.print_problems(printer);
+        for r in self
+            .records
+            .iter()
+            .filter(|r| matches!(r.state, State::Ambiguous(_)))
+        {
+            printer.error(&format!(
+                "{}: {}; not pinned",
+                self.location(&r.file, Some(r.line)),
+                Self::describe(r)
+            ));
+        }
         for r in &out_of_date {
             printer.error(&format!(
                 "{}: {}; not pinned",

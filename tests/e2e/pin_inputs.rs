@@ -1,0 +1,157 @@
+//! `images pin` on files written the many ways real projects write them:
+//! heredocs, odd but valid YAML, templates, digest-only references, two
+//! entries for one tag, and YAML built to explode.
+//!
+//! Each test writes its own small tree into a scratch project whose
+//! images.toml declares a few fixture images and is locked against the
+//! test registry.
+
+use images_testkit::{Fixture, Kind, Registry};
+
+use crate::support::Project;
+
+/// A project declaring `tools` (`acme/tools:1`) and `web` (`acme/web:1.0`),
+/// locked, with `files` written into it (`{R}` replaced by the registry's
+/// address). Returns the registry, the project and the two locked digests.
+fn project_with(files: &[(&str, &str)]) -> (Registry, Project, String, String) {
+    let reg = Registry::start().expect("start the test registry");
+    let addr = reg.addr();
+    let tools = reg
+        .push("acme/tools", "1", &Fixture::new(Kind::OciManifest, "tools"))
+        .expect("push");
+    let web = reg
+        .push("acme/web", "1.0", &Fixture::new(Kind::OciIndex, "web"))
+        .expect("push");
+    let project = Project::new(&format!(
+        "[images]\ntools = \"{addr}/acme/tools:1\"\nweb = \"{addr}/acme/web:1.0\"\n"
+    ));
+    project.images(&["lock"]).expect_code(0);
+    for (path, text) in files {
+        write(&project, path, &text.replace("{R}", &addr));
+    }
+    (reg, project, tools.digest, web.digest)
+}
+
+fn write(project: &Project, path: &str, text: &str) {
+    let path = project.path().join(path);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("create dir");
+    }
+    std::fs::write(path, text).expect("write file");
+}
+
+fn read(project: &Project, path: &str) -> String {
+    std::fs::read_to_string(project.path().join(path)).expect("read project file")
+}
+
+// Item 11: heredocs as BuildKit reads them.
+
+#[test]
+fn pin_leaves_the_body_of_a_heredoc_with_an_fd_prefix_alone() {
+    let dockerfile = "FROM {R}/acme/tools:1\n\
+                      RUN cat 3<<ENV >/etc/x\n\
+                      FROM {R}/acme/web:1.0\n\
+                      ENV\n\
+                      RUN cat << SPACED\n\
+                      FROM {R}/acme/web:1.0\n\
+                      SPACED\n";
+    let (reg, project, tools, _) = project_with(&[("Dockerfile", dockerfile)]);
+    project.images(&["pin"]).expect_code(0);
+    let addr = reg.addr();
+    let expected = dockerfile.replace("{R}", &addr).replacen(
+        "acme/tools:1\n",
+        &format!("acme/tools:1@{tools}\n"),
+        1,
+    );
+    assert_eq!(read(&project, "Dockerfile"), expected);
+}
+
+#[test]
+fn pin_does_not_take_a_quoted_shift_for_a_heredoc() {
+    let dockerfile = "FROM {R}/acme/tools:1\n\
+                      RUN echo \"see <<EOF for details\" && echo '<<X'\n\
+                      FROM {R}/acme/web:1.0\n";
+    let (_reg, project, tools, web) = project_with(&[("Dockerfile", dockerfile)]);
+    project.images(&["pin"]).expect_code(0);
+    let text = read(&project, "Dockerfile");
+    assert!(text.contains(&format!("acme/tools:1@{tools}\n")), "{text}");
+    assert!(text.contains(&format!("acme/web:1.0@{web}\n")), "{text}");
+}
+
+// Item 12: two entries for one name:tag.
+
+#[test]
+fn pin_matches_the_entry_with_the_exact_digest_and_refuses_to_guess_between_two() {
+    let reg = Registry::start().expect("start the test registry");
+    let addr = reg.addr();
+    let old = reg
+        .push("acme/tools", "1", &Fixture::new(Kind::OciManifest, "old"))
+        .expect("push");
+    let new = reg
+        .push("acme/tools", "1", &Fixture::new(Kind::OciManifest, "new"))
+        .expect("push");
+    let project = Project::new(&format!(
+        "[images]\ntools = \"{addr}/acme/tools:1\"\ntools-old = \"{addr}/acme/tools:1@{}\"\n",
+        old.digest
+    ));
+    project.images(&["lock"]).expect_code(0);
+    let pinned_old = format!("FROM {addr}/acme/tools:1@{}\n", old.digest);
+    let plain = format!("FROM {addr}/acme/tools:1\n");
+    write(&project, "old/Dockerfile", &pinned_old);
+    write(&project, "plain/Dockerfile", &plain);
+
+    let run = project.images(&["pin"]);
+    run.expect_code(2);
+    // The reference carrying `tools-old`'s digest is that entry's: kept.
+    assert_eq!(read(&project, "old/Dockerfile"), pinned_old);
+    // The one without a digest could be either: an error naming both, untouched.
+    assert_eq!(read(&project, "plain/Dockerfile"), plain);
+    assert!(
+        run.stderr.contains("plain/Dockerfile:1")
+            && run.stderr.contains("`tools`")
+            && run.stderr.contains("`tools-old`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!read(&project, "plain/Dockerfile").contains(&new.digest));
+
+    let check = project.images(&["pin", "--check", "old"]);
+    check.expect_code(0);
+}
+
+// Item 13: valid files that were refused or skipped.
+
+#[test]
+fn pin_does_not_read_a_dockerignore_file_as_a_dockerfile() {
+    let ignore = "node_modules\n*.md\n!README.md\n";
+    let (_reg, project, _, _) = project_with(&[
+        ("Dockerfile.dockerignore", ignore),
+        ("Dockerfile", "FROM {R}/acme/tools:1\n"),
+    ]);
+    project.images(&["pin"]).expect_code(0);
+    assert_eq!(read(&project, "Dockerfile.dockerignore"), ignore);
+}
+
+#[test]
+fn pin_matches_a_digest_only_reference_to_the_entry_locked_at_that_digest() {
+    let (reg, project, tools, _) = project_with(&[]);
+    let addr = reg.addr();
+    let dockerfile = format!("FROM {addr}/acme/tools@{tools}\n");
+    write(&project, "Dockerfile", &dockerfile);
+    let run = project.images(&["pin", "--check", "--format", "json"]);
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(report["references"][0]["status"], "pinned", "{report}");
+    assert_eq!(report["references"][0]["name"], "tools", "{report}");
+    project.images(&["pin"]).expect_code(0);
+    assert_eq!(read(&project, "Dockerfile"), dockerfile);
+
+    // Declared by digest alone, the same reference is that entry's too.
+    project.write_manifest(&format!("[images]\nbase = \"{addr}/acme/tools@{tools}\"\n"));
+    project.images(&["lock"]).expect_code(0);
+    let report = project
+        .images(&["pin", "--check", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["references"][0]["name"], "base", "{report}");
+}

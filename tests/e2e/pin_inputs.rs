@@ -122,6 +122,49 @@ fn pin_matches_the_entry_with_the_exact_digest_and_refuses_to_guess_between_two(
 // Item 13: valid files that were refused or skipped.
 
 #[test]
+fn pin_reads_flow_sequences_closed_at_the_parent_key_column() {
+    // As libyaml, docker compose and kubectl accept them: items at the
+    // key's column, and `]` left of it.
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n\
+                    \x20 - name: a\n    image: {R}/acme/tools:1\n    command: [\n    \"sleep\",\n    1\n    ]\n\
+                    \x20 - name: b\n    image: {R}/acme/web:1.0\n    args: [\n      \"x\"\n  ]\n";
+    let (_reg, project, tools, web) = project_with(&[("deploy/pod.yaml", manifest)]);
+    let run = project.images(&["pin"]);
+    run.expect_code(0);
+    let text = read(&project, "deploy/pod.yaml");
+    assert!(text.contains(&format!("acme/tools:1@{tools}\n")), "{text}");
+    assert!(text.contains(&format!("acme/web:1.0@{web}\n")), "{text}");
+    assert!(text.contains("    command: [\n    \"sleep\",\n    1\n    ]\n"));
+}
+
+#[test]
+fn pin_reads_a_tab_after_image_colon() {
+    let compose = "services:\n  web:\n    image:\t{R}/acme/web:1.0\n  tools:\n    image:\t \"{R}/acme/tools:1\"\n";
+    let (reg, project, tools, web) = project_with(&[("compose.yaml", compose)]);
+    project.images(&["pin"]).expect_code(0);
+    let addr = reg.addr();
+    assert_eq!(
+        read(&project, "compose.yaml"),
+        format!(
+            "services:\n  web:\n    image:\t{addr}/acme/web:1.0@{web}\n  tools:\n    image:\t \"{addr}/acme/tools:1@{tools}\"\n"
+        )
+    );
+}
+
+#[test]
+fn pin_reads_a_kubernetes_manifest_that_starts_with_a_bom() {
+    let manifest = "\u{feff}apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\nspec:\r\n  containers:\r\n  - name: a\r\n    image: {R}/acme/tools:1\r\n";
+    let (reg, project, tools, _) = project_with(&[("deploy/pod.yaml", manifest)]);
+    project.images(&["pin"]).expect_code(0);
+    assert_eq!(
+        read(&project, "deploy/pod.yaml"),
+        manifest
+            .replace("{R}", &reg.addr())
+            .replace("tools:1\r", &format!("tools:1@{tools}\r"))
+    );
+}
+
+#[test]
 fn pin_does_not_read_a_dockerignore_file_as_a_dockerfile() {
     let ignore = "node_modules\n*.md\n!README.md\n";
     let (_reg, project, _, _) = project_with(&[
@@ -154,4 +197,32 @@ fn pin_matches_a_digest_only_reference_to_the_entry_locked_at_that_digest() {
         .expect_code(0)
         .json();
     assert_eq!(report["references"][0]["name"], "base", "{report}");
+}
+
+// Item 14: merge keys that fan out.
+
+#[test]
+fn pin_refuses_yaml_whose_merge_keys_fan_out_exponentially() {
+    // Ten aliases wide, nine levels deep: 10^9 paths to a key that is not there.
+    let mut compose = String::from("x-0: &a0 {restart: always}\n");
+    for level in 1..=9 {
+        let aliases = vec![format!("*a{}", level - 1); 10].join(", ");
+        compose.push_str(&format!("x-{level}: &a{level}\n  <<: [{aliases}]\n"));
+    }
+    compose.push_str("services:\n  web:\n    <<: *a9\n    command: run\n");
+    let (_reg, project, _, _) = project_with(&[
+        ("compose.yaml", &compose),
+        ("Dockerfile", "FROM {R}/acme/tools:1\n"),
+    ]);
+    let run = project.images(&["pin"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("`compose.yaml`")
+            && run.stderr.contains("aliases and merge keys")
+            && run.stderr.contains("the file was left untouched"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read(&project, "compose.yaml"), compose);
+    assert!(read(&project, "Dockerfile").contains("@sha256:"));
 }

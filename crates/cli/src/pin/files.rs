@@ -50,6 +50,7 @@ pub fn kind_by_name(path: &Path) -> Option<FileKind> {
 /// Whether YAML text has the top-level `apiVersion` and `kind` keys of a
 /// Kubernetes object in some document.
 pub fn looks_like_kubernetes(text: &str) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut api_version = false;
     let mut kind = false;
     for line in text.lines() {
@@ -176,6 +177,9 @@ mod tests {
     #[test]
     fn kubernetes_manifests_are_told_by_their_top_level_keys() {
         assert!(looks_like_kubernetes("---\napiVersion: v1\nkind: Pod\n"));
+        assert!(looks_like_kubernetes(
+            "\u{feff}apiVersion: v1\r\nkind: Pod\r\n"
+        ));
         assert!(!looks_like_kubernetes("name: ci\non: push\n"));
     }
 }

@@ -16,6 +16,7 @@ mod lock;
 mod output;
 mod pin;
 mod pin_inputs;
+mod pin_walk;
 mod repository;
 mod requests;
 mod snapshot;

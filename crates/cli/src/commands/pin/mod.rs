@@ -172,8 +172,11 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| cwd.clone(), Path::to_path_buf);
 
+    let exclusions = files::Exclusions::new(&root, &project.manifest.pin.exclude)
+        .map_err(|e| Failure::bad_input(format!("`[pin] exclude` in images.toml: {e}")))?;
     let mut problems = Vec::new();
-    let candidates = candidates(&args.paths, &root, &mut problems)?;
+    let mut skipped = Vec::new();
+    let candidates = candidates(&args.paths, &root, &exclusions, &mut problems, &mut skipped);
     let mut records = Vec::new();
     let mut written = Vec::new();
     for (path, kind, explicit) in candidates {
@@ -253,6 +256,8 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         records,
         problems,
         written,
+        skipped,
+        verbose: global.verbose > 0,
         cwd,
     };
     if args.discover {
@@ -267,35 +272,51 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
 
 /// The files to read: what the paths name (directories searched), or the
 /// usual files under the directory of images.toml. Each with its kind when
-/// the name decides it, and whether the user named it.
+/// the name decides it, and whether the user named it. A file the user
+/// names is read whatever `exclusions` say; what a search leaves out is
+/// added to `skipped`, and what it cannot read to `problems`.
 fn candidates(
     paths: &[PathBuf],
     root: &Path,
+    exclusions: &files::Exclusions,
     problems: &mut Vec<Problem>,
-) -> Result<Vec<(PathBuf, Option<FileKind>, bool)>, Failure> {
-    let search = |dir: &Path| {
-        files::under(dir)
-            .map_err(|e| Failure::bad_input(format!("cannot search `{}`: {e}", dir.display())))
-    };
+    skipped: &mut Vec<(PathBuf, files::Skip)>,
+) -> Vec<(PathBuf, Option<FileKind>, bool)> {
     let mut out = Vec::new();
-    if paths.is_empty() {
-        for c in search(root)? {
-            out.push((c.path, c.kind, false));
+    let mut search = |dir: &Path, out: &mut Vec<_>, problems: &mut Vec<Problem>| {
+        let search = files::under(dir, exclusions);
+        for (path, why) in search.unreadable {
+            problems.push(problem(
+                &path,
+                None,
+                format!("cannot be read ({why}); it was not searched"),
+            ));
         }
-        return Ok(out);
+        for warning in search.warnings {
+            tracing::warn!("{warning}");
+        }
+        skipped.extend(search.skipped);
+        out.extend(
+            search
+                .candidates
+                .into_iter()
+                .map(|c| (c.path, c.kind, false)),
+        );
+    };
+    if paths.is_empty() {
+        search(root, &mut out, problems);
+        return out;
     }
     for path in paths {
         if path.is_dir() {
-            for c in search(path)? {
-                out.push((c.path, c.kind, false));
-            }
+            search(path, &mut out, problems);
         } else if path.exists() {
             out.push((path.clone(), files::kind_by_name(path), true));
         } else {
             problems.push(problem(path, None, "does not exist".to_owned()));
         }
     }
-    Ok(out)
+    out
 }
 
 /// The kind of a file whose name did not tell. Found by a search, only a

@@ -14,6 +14,7 @@ use crate::exit::Exit;
 use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{write_stdout, Printer};
 use crate::pin::discover;
+use crate::pin::files::Skip;
 
 /// An image images.toml lacks: the entry to add and where it was found.
 struct Undeclared {
@@ -27,6 +28,9 @@ pub(super) struct Report {
     pub(super) records: Vec<Record>,
     pub(super) problems: Vec<Problem>,
     pub(super) written: Vec<PathBuf>,
+    /// What searches left out, and why (listed under `-v`).
+    pub(super) skipped: Vec<(PathBuf, Skip)>,
+    pub(super) verbose: bool,
     pub(super) cwd: PathBuf,
 }
 
@@ -67,6 +71,20 @@ impl Report {
                 self.location(&p.file, p.line),
                 p.message
             ));
+        }
+    }
+
+    /// Under `-v`: each path a search left out, and why.
+    fn print_skipped(&self, printer: Printer) {
+        if !self.verbose {
+            return;
+        }
+        for (path, why) in &self.skipped {
+            let why = match why {
+                Skip::Vendor => "vendored code is skipped by default".to_owned(),
+                Skip::Excluded(glob) => format!("excluded by `{glob}` in [pin] exclude"),
+            };
+            printer.status(&format!("skipped {} ({why})", self.show(path)));
         }
     }
 
@@ -176,6 +194,7 @@ impl Report {
             return exit;
         }
         self.print_problems(printer);
+        self.print_skipped(printer);
         for r in self
             .records
             .iter()
@@ -264,6 +283,7 @@ impl Report {
             }
             _ => {
                 self.print_problems(printer);
+                self.print_skipped(printer);
                 let mut out = String::new();
                 for r in &failing {
                     out.push_str(&format!(
@@ -354,6 +374,7 @@ impl Report {
             return exit;
         }
         self.print_problems(printer);
+        self.print_skipped(printer);
         let mut out = String::new();
         for Undeclared { name, image, at } in &lines {
             let places: Vec<String> = at.iter().map(|(f, l)| format!("{f}:{l}")).collect();

@@ -165,6 +165,63 @@ fn pin_reads_a_kubernetes_manifest_that_starts_with_a_bom() {
 }
 
 #[test]
+fn pin_reads_manifests_with_braces_that_parse_and_reports_templates_it_skips() {
+    let config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dash\ndata:\n  dashboard.json: '{\"title\": \"{{ instance }}\"}'\n\
+                      ---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: {R}/acme/tools:1\n";
+    let template = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: {{ .Values.image }}\n        {{- with .Values.env }}\n        env: {{ toYaml . | nindent 8 }}\n        {{- end }}\n";
+    let (_reg, project, tools, _) = project_with(&[
+        ("deploy/dashboard.yaml", config_map),
+        ("charts/web/templates/deploy.yaml", template),
+    ]);
+    let run = project.images(&["pin"]);
+    run.expect_code(0);
+    assert!(
+        read(&project, "deploy/dashboard.yaml").contains(&format!("acme/tools:1@{tools}")),
+        "a manifest whose text holds `{{{{` but parses is pinned"
+    );
+    assert_eq!(read(&project, "charts/web/templates/deploy.yaml"), template);
+    assert!(
+        run.stderr.contains(
+            "1 file(s) skipped as templates (not YAML until rendered) in charts/web/templates"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("deploy.yaml"), "{}", run.stderr);
+    let verbose = project.images(&["pin", "-v", "--check"]);
+    verbose.expect_code(0);
+    assert!(
+        verbose
+            .stderr
+            .contains("skipped as a template: charts/web/templates/deploy.yaml"),
+        "{}",
+        verbose.stderr
+    );
+}
+
+#[test]
+fn pin_check_never_claims_all_pinned_beside_an_error_or_skipped_files() {
+    let template = "{{- if .Values.pod }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  containers:\n  - image: {{ .Values.image }}\n{{- end }}\n";
+    let (_reg, project, _, _) = project_with(&[("charts/x/templates/pod.yaml", template)]);
+    let run = project.images(&["pin", "--check"]);
+    run.expect_code(0);
+    assert!(!run.stderr.contains("All 0"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 file(s) skipped as templates"),
+        "{}",
+        run.stderr
+    );
+
+    write(&project, "Dockerfile", "FROM alpine:3.20\nFORM typo\n");
+    let run = project.images(&["pin", "--check"]);
+    run.expect_code(2);
+    assert!(!run.stderr.contains("All "), "{}", run.stderr);
+    let run = project.images(&["pin"]);
+    run.expect_code(2);
+    assert!(!run.stderr.contains("All "), "{}", run.stderr);
+}
+
+#[test]
 fn pin_does_not_read_a_dockerignore_file_as_a_dockerfile() {
     let ignore = "node_modules\n*.md\n!README.md\n";
     let (_reg, project, _, _) = project_with(&[

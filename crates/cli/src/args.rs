@@ -132,8 +132,9 @@ Examples:
 Reads Dockerfile, Dockerfile.*, *.dockerfile, compose.yaml, docker-compose*.yml,
 .github/workflows/*.yml and YAML files with Kubernetes' apiVersion and kind,
 skipping .git, target, node_modules, vendor, what git ignores and what
-`[pin] exclude` in images.toml names (-v lists what was skipped). Only the
-image text is replaced; every other byte of a file is kept.
+`[pin] exclude` in images.toml names (-v lists what was skipped). A manifest
+that does not parse as YAML and holds `{{ }}` is skipped as a template, and
+said so. Only the image text is replaced; every other byte of a file is kept.
 
 Exit status: 0 all pinned; 1 a reference is not pinned (--check) or its lock
 entry is out of date; 2 a file could not be read or parsed (it is left

@@ -67,7 +67,8 @@ pub fn looks_like_kubernetes(text: &str) -> bool {
     api_version && kind
 }
 
-/// Whether YAML text is a template (Helm's `{{ … }}`) rather than YAML.
+/// Whether YAML text looks like a template (Helm's `{{ … }}`), to tell a
+/// file that does not parse because it is one from a broken file.
 pub fn is_template(text: &str) -> bool {
     text.contains("{{") && !text.contains("${{")
 }

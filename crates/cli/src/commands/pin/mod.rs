@@ -179,6 +179,7 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
     let candidates = candidates(&args.paths, &root, &exclusions, &mut problems, &mut skipped);
     let mut records = Vec::new();
     let mut written = Vec::new();
+    let mut templates = Vec::new();
     for (path, kind, explicit) in candidates {
         let text = match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -205,6 +206,13 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         };
         let found = match scan(kind, &text) {
             Ok(found) => found,
+            // A Helm template is YAML only once rendered: what does not
+            // parse and has `{{ … }}` is skipped, and said so. What parses
+            // is read whatever text it holds.
+            Err(_) if kind == FileKind::Kubernetes && files::is_template(&text) => {
+                templates.push(path);
+                continue;
+            }
             Err(e) => {
                 problems.push(problem(
                     &path,
@@ -257,6 +265,7 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         problems,
         written,
         skipped,
+        templates,
         verbose: global.verbose > 0,
         cwd,
     };
@@ -320,15 +329,16 @@ fn candidates(
 }
 
 /// The kind of a file whose name did not tell. Found by a search, only a
-/// YAML file with Kubernetes' top-level keys is read (a Helm template is
-/// not YAML yet); named by the user, compose and workflow files count too.
+/// YAML file with Kubernetes' top-level keys is read; named by the user,
+/// compose and workflow files count too.
 fn kind_by_content(text: &str, explicit: bool) -> Option<FileKind> {
-    if files::looks_like_kubernetes(text) && (explicit || !files::is_template(text)) {
+    if files::looks_like_kubernetes(text) {
         return Some(FileKind::Kubernetes);
     }
     if !explicit {
         return None;
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let top_level = |key: &str| text.lines().any(|l| l.starts_with(key));
     if top_level("services:") {
         Some(FileKind::Compose)

@@ -30,6 +30,8 @@ pub(super) struct Report {
     pub(super) written: Vec<PathBuf>,
     /// What searches left out, and why (listed under `-v`).
     pub(super) skipped: Vec<(PathBuf, Skip)>,
+    /// Manifests that do not parse as YAML and hold `{{ … }}`: templates.
+    pub(super) templates: Vec<PathBuf>,
     pub(super) verbose: bool,
     pub(super) cwd: PathBuf,
 }
@@ -74,18 +76,76 @@ impl Report {
         }
     }
 
-    /// Under `-v`: each path a search left out, and why.
+    /// Under `-v`: each path a search left out, and why. Always: how many
+    /// files were skipped as templates, and in which directories.
     fn print_skipped(&self, printer: Printer) {
-        if !self.verbose {
+        if self.verbose {
+            for (path, why) in &self.skipped {
+                let why = match why {
+                    Skip::Vendor => "vendored code is skipped by default".to_owned(),
+                    Skip::Excluded(glob) => format!("excluded by `{glob}` in [pin] exclude"),
+                };
+                printer.status(&format!("skipped {} ({why})", self.show(path)));
+            }
+            for path in &self.templates {
+                printer.status(&format!("skipped as a template: {}", self.show(path)));
+            }
+        }
+        if self.templates.is_empty() {
             return;
         }
-        for (path, why) in &self.skipped {
-            let why = match why {
-                Skip::Vendor => "vendored code is skipped by default".to_owned(),
-                Skip::Excluded(glob) => format!("excluded by `{glob}` in [pin] exclude"),
-            };
-            printer.status(&format!("skipped {} ({why})", self.show(path)));
+        let dirs: BTreeSet<String> = self
+            .templates
+            .iter()
+            .map(|p| self.show(p.parent().unwrap_or(p)))
+            .map(|d| if d.is_empty() { ".".to_owned() } else { d })
+            .collect();
+        let mut dirs: Vec<String> = dirs.into_iter().collect();
+        if dirs.len() > 3 {
+            let more = dirs.len() - 3;
+            dirs.truncate(3);
+            dirs.push(format!("{more} more"));
         }
+        let list = if self.verbose {
+            ""
+        } else {
+            "; `-v` lists them"
+        };
+        printer.status(&format!(
+            "{} file(s) skipped as templates (not YAML until rendered) in {}{list}",
+            self.templates.len(),
+            dirs.join(", ")
+        ));
+    }
+
+    /// The closing line when nothing fails: "All N …" only when every file
+    /// found was read, never when one could not be or was skipped as a
+    /// template, and never for nothing at all.
+    fn all_pinned(&self, count: usize, noun: &str, phrase: &str) -> String {
+        let scope = if self.problems.is_empty() && self.templates.is_empty() {
+            ""
+        } else {
+            " in the files that were read"
+        };
+        match count {
+            0 => format!("No {noun} found{scope}"),
+            n if scope.is_empty() => format!("All {n} {phrase}"),
+            n => format!("{n} {phrase}{scope}"),
+        }
+    }
+
+    fn skipped_json(&self) -> Vec<Value> {
+        let skipped = self.skipped.iter().map(|(path, why)| match why {
+            Skip::Vendor => json!({"file": self.show(path), "reason": "vendor"}),
+            Skip::Excluded(glob) => {
+                json!({"file": self.show(path), "reason": "excluded", "glob": glob})
+            }
+        });
+        let templates = self
+            .templates
+            .iter()
+            .map(|path| json!({"file": self.show(path), "reason": "template"}));
+        skipped.chain(templates).collect()
     }
 
     fn print_left_alone(&self, printer: Printer) {
@@ -175,6 +235,7 @@ impl Report {
             "written": written,
             "references": references,
             "errors": errors,
+            "skipped": self.skipped_json(),
         })
     }
 
@@ -231,8 +292,12 @@ impl Report {
                 "Pinned {rewritten} reference(s) in {} file(s)",
                 self.written.len()
             ));
-        } else if out_of_date.is_empty() {
-            printer.status(&format!("All {pinned} declared reference(s) are pinned"));
+        } else if out_of_date.is_empty() && exit == Exit::Ok {
+            printer.status(&self.all_pinned(
+                pinned,
+                "declared image references",
+                "declared reference(s) are pinned",
+            ));
         }
         let undeclared = self
             .records
@@ -300,8 +365,10 @@ impl Report {
                     .filter(|r| !matches!(r.state, State::LeftAlone(_)))
                     .count();
                 if failing.is_empty() {
-                    printer.status(&format!(
-                        "All {total} reference(s) are pinned to their locked digests"
+                    printer.status(&self.all_pinned(
+                        total,
+                        "image references",
+                        "reference(s) are pinned to their locked digests",
                     ));
                 } else {
                     printer.status(&format!(

@@ -117,6 +117,17 @@ fn pin_matches_the_entry_with_the_exact_digest_and_refuses_to_guess_between_two(
 
     let check = project.images(&["pin", "--check", "old"]);
     check.expect_code(0);
+    // Ambiguity is images.toml's to fix (2), not drift (1).
+    let check = project.images(&["pin", "--check", "plain"]);
+    check.expect_code(2);
+    assert!(
+        check.stdout.contains("plain/Dockerfile:1: `")
+            && check
+                .stdout
+                .contains("could be any of `tools` and `tools-old`"),
+        "{}",
+        check.stdout
+    );
 }
 
 // Item 13: valid files that were refused or skipped.

@@ -51,15 +51,12 @@ impl State {
         }
     }
 
-    /// Whether `--check` fails on it.
+    /// Whether `--check` finds it not pinned (drift). An ambiguous one is
+    /// listed too, but as bad input: images.toml must say which entry.
     fn fails_check(&self) -> bool {
         matches!(
             self,
-            State::Unpinned
-                | State::StaleDigest(_)
-                | State::Undeclared
-                | State::LockOutOfDate(_)
-                | State::Ambiguous(_)
+            State::Unpinned | State::StaleDigest(_) | State::Undeclared | State::LockOutOfDate(_)
         )
     }
 }

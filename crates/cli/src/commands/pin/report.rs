@@ -122,7 +122,7 @@ impl Report {
     /// found was read, never when one could not be or was skipped as a
     /// template, and never for nothing at all.
     fn all_pinned(&self, count: usize, noun: &str, phrase: &str) -> String {
-        let scope = if self.problems.is_empty() && self.templates.is_empty() {
+        let scope = if self.exit_for_problems() == Exit::Ok && self.templates.is_empty() {
             ""
         } else {
             " in the files that were read"
@@ -313,16 +313,15 @@ impl Report {
     }
 
     pub(super) fn check(&self, printer: Printer) -> Exit {
+        let drift = self.records.iter().any(|r| r.state.fails_check());
+        let exit = self
+            .exit_for_problems()
+            .max(if drift { Exit::Drift } else { Exit::Ok });
         let failing: Vec<&Record> = self
             .records
             .iter()
-            .filter(|r| r.state.fails_check())
+            .filter(|r| r.state.fails_check() || matches!(r.state, State::Ambiguous(_)))
             .collect();
-        let exit = self.exit_for_problems().max(if failing.is_empty() {
-            Exit::Ok
-        } else {
-            Exit::Drift
-        });
         match printer.format {
             Format::Json => printer.json(&self.json(exit)),
             Format::Github => {

@@ -571,6 +571,25 @@ mod tests {
     }
 
     #[test]
+    fn a_compose_healthcheck_closed_at_its_key_column_is_read() {
+        // The shape of distribution's tests/docker-compose-azure-blob-store.yaml,
+        // which saphyr alone refuses ("invalid indentation" at the `]`).
+        let text = "services:\n  azurite:\n    image: azurite:3.35.0\n    healthcheck:\n      # a comment\n      test: [\n        \"CMD\",\n        \"node\"\n      ]\n      interval: 5s\n  next:\n    image: busybox\n";
+        assert!(
+            saphyr_parser::Parser::new_from_str(text).any(|e| e.is_err()),
+            "saphyr alone refuses it"
+        );
+        let yaml = Yaml::parse(text).expect("parses");
+        let services = yaml.get(yaml.documents[0], "services").expect("services");
+        let next = yaml.get(services, "next").expect("next");
+        let image = yaml.get(next, "image").expect("image");
+        assert_eq!(located(text, image, &yaml), ("busybox".to_owned(), 12));
+        let azurite = yaml.get(services, "azurite").expect("azurite");
+        let check = yaml.get(azurite, "healthcheck").expect("healthcheck");
+        assert_eq!(yaml.get_str(check, "interval"), Some("5s"));
+    }
+
+    #[test]
     fn merge_key_fan_out_is_bounded_and_reported() {
         let mut text = String::from("a0: &a0 {x: 1}\n");
         for level in 1..=9 {

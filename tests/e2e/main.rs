@@ -17,6 +17,8 @@ mod list;
 mod lock;
 mod output;
 mod pin;
+mod pin_inputs;
+mod pin_walk;
 mod registry_text;
 mod repository;
 mod requests;

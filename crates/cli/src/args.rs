@@ -147,12 +147,15 @@ Examples:
 
 Reads Dockerfile, Dockerfile.*, *.dockerfile, compose.yaml, docker-compose*.yml,
 .github/workflows/*.yml and YAML files with Kubernetes' apiVersion and kind,
-skipping .git, target, node_modules and what git ignores. Only the image text
-is replaced; every other byte of a file is kept.
+skipping .git, target, node_modules, vendor, what git ignores and what
+`[pin] exclude` in images.toml names (-v lists what was skipped). A manifest
+that does not parse as YAML and holds `{{ }}` is skipped as a template, and
+said so. Only the image text is replaced; every other byte of a file is kept.
 
 Exit status: 0 all pinned; 1 a reference is not pinned (--check) or its lock
-entry is out of date; 2 a file could not be read or parsed (it is left
-untouched), or bad images.toml/images.lock.";
+entry is out of date; 2 a file or directory could not be read or parsed (it
+is left untouched), a reference two images.toml entries could claim, or bad
+images.toml/images.lock.";
 
 /// Arguments of `images pin`.
 #[derive(Debug, ClapArgs)]

@@ -38,8 +38,8 @@ pub use lock::{
     LOCK_VERSION,
 };
 pub use manifest::{
-    find_manifest, ImageSpec, Manifest, ManifestError, ManifestErrorKind, RegistryConfig,
-    MANIFEST_FILE,
+    find_manifest, ImageSpec, Manifest, ManifestError, ManifestErrorKind, PinConfig,
+    RegistryConfig, MANIFEST_FILE,
 };
 pub use platform::{Platform, PlatformError};
 pub use reference::{

@@ -11,6 +11,9 @@
 //! [registries."registry.internal:5000"]
 //! insecure = true
 //! ca = "certs/internal-ca.pem"
+//!
+//! [pin]
+//! exclude = ["deploy/legacy", "**/*.generated.yaml"]
 //! ```
 //!
 //! Every mistake is an error that names the file, line, column and entry:
@@ -33,9 +36,10 @@ use crate::versions::VersionSpec;
 /// parents.
 pub const MANIFEST_FILE: &str = "images.toml";
 
-const TOP_LEVEL_KEYS: &[&str] = &["images", "registries"];
+const TOP_LEVEL_KEYS: &[&str] = &["images", "registries", "pin"];
 const IMAGE_KEYS: &[&str] = &["image", "mutable", "platforms", "version", "tags"];
 const REGISTRY_KEYS: &[&str] = &["insecure", "ca"];
+const PIN_KEYS: &[&str] = &["exclude"];
 
 /// A parsed `images.toml`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +51,18 @@ pub struct Manifest {
     pub images: BTreeMap<String, ImageSpec>,
     /// Per-registry settings by domain (`registry.internal:5000`).
     pub registries: BTreeMap<String, RegistryConfig>,
+    /// How `images pin` searches for files (`[pin]`).
+    pub pin: PinConfig,
+}
+
+/// The `[pin]` table: what `images pin` leaves out of its search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PinConfig {
+    /// Globs over paths relative to the directory of images.toml (`*`
+    /// stays within one component, `**` crosses them); a file or
+    /// directory that matches is not searched. Each is a valid glob,
+    /// written without a leading `./` or a trailing `/`.
+    pub exclude: Vec<String>,
 }
 
 /// One entry of `[images]`.
@@ -134,6 +150,7 @@ impl Manifest {
             path: path.to_owned(),
             images: BTreeMap::new(),
             registries: BTreeMap::new(),
+            pin: PinConfig::default(),
         };
         for entry in &entries {
             let (key, value) = entry;
@@ -158,6 +175,7 @@ impl Manifest {
                         manifest.registries.insert(domain, config);
                     }
                 }
+                "pin" => manifest.pin = cx.pin(value)?,
                 other => {
                     return Err(cx.invalid(
                         key_span(entry),
@@ -501,6 +519,70 @@ impl Context<'_> {
             }
         }
         Ok((domain.to_owned(), config))
+    }
+
+    fn pin(&self, value: &Located) -> Result<PinConfig, ManifestError> {
+        let mut config = PinConfig::default();
+        for inner in self.table(value, || "`[pin]`".to_owned())? {
+            let (k, v) = inner;
+            match k.as_str() {
+                "exclude" => {
+                    let Node::Array(items) = v.get_ref() else {
+                        return Err(self.invalid(
+                            v.span(),
+                            format!(
+                                "`exclude` in `[pin]` must be an array of globs like `[\"vendor\", \"deploy/**/*.gen.yaml\"]`, found {}",
+                                v.get_ref().kind()
+                            ),
+                        ));
+                    };
+                    for item in items {
+                        config.exclude.push(self.exclude_glob(item)?);
+                    }
+                }
+                other => {
+                    return Err(self.invalid(
+                        key_span(inner),
+                        format!(
+                            "unknown key `{other}` in `[pin]` (expected {})",
+                            one_of(PIN_KEYS)
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// One `[pin] exclude` glob, checked now so that a typo is an error
+    /// at its line rather than a pattern that silently matches nothing.
+    fn exclude_glob(&self, item: &Located) -> Result<String, ManifestError> {
+        let Node::String(glob) = item.get_ref() else {
+            return Err(self.invalid(
+                item.span(),
+                format!(
+                    "`exclude` in `[pin]` must hold strings (globs), found {}",
+                    item.get_ref().kind()
+                ),
+            ));
+        };
+        let trimmed = glob.strip_prefix("./").unwrap_or(glob);
+        let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+        let invalid =
+            |why: String| self.invalid(item.span(), format!("`[pin] exclude` glob `{glob}` {why}"));
+        if trimmed.is_empty() {
+            return Err(invalid("is empty".to_owned()));
+        }
+        if trimmed.starts_with('/') || trimmed.split('/').any(|c| c == "..") {
+            return Err(invalid(format!(
+                "must be relative to the directory of {MANIFEST_FILE}, without `..`"
+            )));
+        }
+        globset::GlobBuilder::new(trimmed)
+            .literal_separator(true)
+            .build()
+            .map_err(|err| invalid(format!("is not a valid glob: {}", err.kind())))?;
+        Ok(trimmed.to_owned())
     }
 
     fn wrong_type(

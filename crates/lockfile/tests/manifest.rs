@@ -109,8 +109,41 @@ fn unknown_top_level_key_is_refused() {
     let message = error("[images]\nweb = \"nginx\"\n\n[image]\napi = \"x\"\n");
     assert_eq!(
         message,
-        "images.toml:4:2: unknown key `image` at the top level (expected `images` or `registries`)"
+        "images.toml:4:2: unknown key `image` at the top level (expected `images`, `registries` or `pin`)"
     );
+}
+
+#[test]
+fn pin_exclude_holds_globs_relative_to_the_manifest() {
+    let manifest = parse(
+        "[images]\nweb = \"nginx\"\n\n[pin]\nexclude = [\"./deploy/legacy/\", \"**/*.gen.yaml\"]\n",
+    )
+    .expect("parses");
+    assert_eq!(manifest.pin.exclude, ["deploy/legacy", "**/*.gen.yaml"]);
+    assert!(parse("[images]\n").expect("parses").pin.exclude.is_empty());
+}
+
+#[test]
+fn pin_exclude_mistakes_are_refused_at_their_line() {
+    assert_eq!(
+        error("[pin]\nexcludes = []\n"),
+        "images.toml:2:1: unknown key `excludes` in `[pin]` (expected `exclude`)"
+    );
+    let message = error("[pin]\nexclude = [\n  \"ok/**\",\n  \"deploy/[\",\n]\n");
+    assert!(
+        message.starts_with("images.toml:4:3: `[pin] exclude` glob `deploy/[` is not a valid glob"),
+        "{message}"
+    );
+    for (text, expected) in [
+        ("[pin]\nexclude = \"vendor\"\n", "must be an array of globs"),
+        ("[pin]\nexclude = [1]\n", "must hold strings"),
+        ("[pin]\nexclude = [\"/abs\"]\n", "must be relative"),
+        ("[pin]\nexclude = [\"../up\"]\n", "must be relative"),
+        ("[pin]\nexclude = [\"./\"]\n", "is empty"),
+    ] {
+        let message = error(text);
+        assert!(message.contains(expected), "{text}: {message}");
+    }
 }
 
 #[test]

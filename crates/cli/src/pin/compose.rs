@@ -29,6 +29,7 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
             }
         }
     }
+    yaml.within_budget()?;
     Ok(scan)
 }
 

@@ -117,30 +117,157 @@ fn escape_char(lines: &[Line<'_>]) -> Result<char, ScanError> {
     Ok(escape)
 }
 
-/// Heredoc delimiters an instruction opens (`<<EOF`, `<<-EOF`, `<<"EOF"`),
-/// with whether leading tabs are stripped before matching the end.
-fn heredocs(words: &[Word<'_>]) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    for word in words {
-        // Like BuildKit, only a word that starts with `<<` opens one, so a
-        // `<<` inside a quoted shell string does not.
-        let Some(rest) = word.text.strip_prefix("<<") else {
-            continue;
-        };
-        let (strip_tabs, rest) = match rest.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, rest),
-        };
-        let name: String = rest
-            .trim_matches(|c| c == '"' || c == '\'')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if !name.is_empty() {
-            out.push((name, strip_tabs));
+/// A heredoc an instruction opens: the delimiter that ends its body, and
+/// whether leading tabs are stripped before matching it (`<<-`).
+#[derive(Debug, PartialEq, Eq)]
+struct Heredoc {
+    delimiter: String,
+    strip_tabs: bool,
+}
+
+/// The heredocs an instruction line opens, found as BuildKit finds them
+/// (`heredocsFromLine` in its Dockerfile parser): the line is split into
+/// shell words with their quotes and escapes kept, and a word opens a
+/// heredoc when the whole word is `[fd digits]<<[-][blanks]NAME`, so
+/// `3<<ENV` and `<< EOF` do and a `<<` inside a quoted string does not.
+fn heredocs(line: &str) -> Vec<Heredoc> {
+    shell_words(line)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|word| heredoc(word))
+        .collect()
+}
+
+/// The shell words of `line` with quotes and escapes kept. `None` when a
+/// quote is never closed: BuildKit's lexer fails then, and finds no
+/// heredoc in the line. BuildKit lexes with `\` whatever the escape
+/// directive says, and so does this.
+fn shell_words(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                word.push(c);
+                loop {
+                    let c = chars.next()?;
+                    word.push(c);
+                    if c == '\'' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                word.push(c);
+                loop {
+                    let c = chars.next()?;
+                    word.push(c);
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(&next) =
+                                chars.peek().filter(|n| matches!(n, '"' | '$' | '\\'))
+                            {
+                                word.push(next);
+                                chars.next();
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            '\\' => {
+                word.push(c);
+                word.extend(chars.next());
+            }
+            // The lexer keeps blanks after `<<` in the word, so that
+            // `<< EOF` is one word.
+            '<' if chars.peek() == Some(&'<') => {
+                chars.next();
+                word.push_str("<<");
+                while let Some(&blank) = chars.peek().filter(|c| matches!(c, ' ' | '\t')) {
+                    word.push(blank);
+                    chars.next();
+                }
+            }
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
         }
     }
-    out
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// The heredoc a whole shell word opens (`^(\d*)<<(-?)\s*([^<]*)$` in
+/// BuildKit), its name unquoted; `None` when the word opens none.
+fn heredoc(word: &str) -> Option<Heredoc> {
+    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    let rest = rest.strip_prefix("<<")?;
+    let (strip_tabs, rest) = match rest.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    let rest = rest.trim_start_matches([' ', '\t', '\n', '\r', '\x0c']);
+    if rest.is_empty() || rest.contains('<') {
+        return None;
+    }
+    Some(Heredoc {
+        delimiter: unquoted_word(rest)?,
+        strip_tabs,
+    })
+}
+
+/// `text` read as exactly one shell word with its quotes and escapes
+/// removed (`'E'OF` is `EOF`); `None` when it is none or several words.
+fn unquoted_word(text: &str) -> Option<String> {
+    let mut word = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => loop {
+                match chars.next()? {
+                    '\'' => break,
+                    c => word.push(c),
+                }
+            },
+            '"' => loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => match chars.peek() {
+                        Some(&next @ ('"' | '$' | '\\')) => {
+                            word.push(next);
+                            chars.next();
+                        }
+                        _ => word.push('\\'),
+                    },
+                    c => word.push(c),
+                }
+            },
+            '\\' => word.extend(chars.next()),
+            c if c.is_whitespace() => return None,
+            c => word.push(c),
+        }
+    }
+    (!word.is_empty()).then_some(word)
+}
+
+/// Whether an instruction's arguments are in JSON (exec) form, where
+/// BuildKit finds no heredocs.
+fn is_json_form(args: &[Word<'_>]) -> bool {
+    let rest: Vec<&str> = args
+        .iter()
+        .skip_while(|w| w.text.starts_with("--"))
+        .map(|w| w.text)
+        .collect();
+    let rest = rest.join(" ");
+    rest.starts_with('[') && serde_json::from_str::<Vec<String>>(&rest).is_ok()
 }
 
 /// Finds the images a Dockerfile builds from.
@@ -157,14 +284,17 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
             i += 1;
             continue;
         }
-        // Gather one instruction across its continuation lines.
+        // Gather one instruction across its continuation lines, and the
+        // line BuildKit makes of it (the segments joined as they are).
         let mut instruction: Vec<Word<'_>> = Vec::new();
+        let mut joined = String::new();
         while let Some(line) = lines.get(i) {
             i += 1;
             let body = line.text;
             let continues_at = body.trim_end().strip_suffix(escape).map(str::len);
             let segment = &body[..continues_at.unwrap_or(body.len())];
             words(segment, line.start, line.number, &mut instruction);
+            joined.push_str(segment);
             if continues_at.is_none() {
                 break;
             }
@@ -193,8 +323,20 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
             "RUN" => run_mount_from(args, &stages, &mut scan),
             _ => {}
         }
-        if matches!(name.as_str(), "RUN" | "COPY" | "ADD") {
-            for (delimiter, strip_tabs) in heredocs(args) {
+        // `ONBUILD RUN <<EOF` opens a heredoc as `RUN <<EOF` does.
+        let (heredoc_instruction, heredoc_args) = match (name.as_str(), args) {
+            ("ONBUILD", [inner, rest @ ..]) => (inner.text.to_ascii_uppercase(), rest),
+            _ => (name.clone(), args),
+        };
+        let opens_heredocs = matches!(heredoc_instruction.as_str(), "RUN" | "COPY" | "ADD")
+            && joined.contains("<<")
+            && !is_json_form(heredoc_args);
+        if opens_heredocs {
+            for Heredoc {
+                delimiter,
+                strip_tabs,
+            } in heredocs(&joined)
+            {
                 let opened_at = keyword.line;
                 loop {
                     let Some(line) = lines.get(i) else {
@@ -410,6 +552,57 @@ mod tests {
     fn a_shift_inside_a_shell_word_is_not_a_heredoc() {
         let text = "FROM alpine:3.20\nRUN echo \"1<<2\"\nFROM busybox:1.36\n";
         assert_eq!(images(text).len(), 2);
+    }
+
+    #[test]
+    fn heredocs_follow_buildkit_words_with_fd_prefixes_and_quotes() {
+        let found = |line: &str| -> Vec<(String, bool)> {
+            heredocs(line)
+                .into_iter()
+                .map(|h| (h.delimiter, h.strip_tabs))
+                .collect()
+        };
+        let one = |name: &str, strip: bool| vec![(name.to_owned(), strip)];
+        assert_eq!(found("RUN cat 3<<ENV >/etc/x"), one("ENV", false));
+        assert_eq!(found("RUN cat << EOF"), one("EOF", false));
+        assert_eq!(found("RUN <<-'END' sh"), one("END", true));
+        assert_eq!(found("RUN <<\"E\"OF"), one("EOF", false));
+        assert_eq!(
+            found("COPY <<A <<B /dst/"),
+            vec![("A".to_owned(), false), ("B".to_owned(), false)]
+        );
+        for none in [
+            "RUN echo \"see <<EOF for details\"",
+            "RUN echo '<<EOF'",
+            "RUN echo x\\<<EOF",
+            "RUN cat<<EOF",
+            "RUN echo 1 << ",
+            "RUN echo \"unclosed <<EOF",
+            "RUN <<A<<B",
+        ] {
+            assert_eq!(found(none), [], "{none}");
+        }
+    }
+
+    #[test]
+    fn fd_heredoc_bodies_and_quoted_shifts_are_told_apart() {
+        let text = "FROM alpine:3.20\n\
+                    RUN cat 3<<ENV >/etc/x\n\
+                    FROM inside-the-body\n\
+                    ENV\n\
+                    RUN echo \"see <<EOF for details\"\n\
+                    ONBUILD RUN <<X\n\
+                    FROM also-inside\n\
+                    X\n\
+                    RUN [\"sh\", \"-c\", \"cat <<EOF\"]\n\
+                    FROM busybox:1.36\n";
+        assert_eq!(
+            images(text),
+            [
+                ("alpine:3.20".to_string(), 1),
+                ("busybox:1.36".to_string(), 10)
+            ]
+        );
     }
 
     #[test]

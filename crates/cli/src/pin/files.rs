@@ -1,14 +1,21 @@
 //! Which files `images pin` reads: the usual names under a directory,
-//! minus what git ignores, and the kind of each.
+//! minus what git ignores, what `[pin] exclude` names and vendored code,
+//! and the kind of each.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use globset::{GlobBuilder, GlobMatcher};
+use ignore::WalkBuilder;
 
 use super::FileKind;
 
 /// Directories never searched: version control, build output, packages.
 const SKIPPED_DIRS: [&str; 3] = [".git", "target", "node_modules"];
+
+/// Directories skipped by default, and reported under `-v`: vendored
+/// code is someone else's to pin (Renovate skips `**/vendor/**` too).
+const VENDOR_DIR: &str = "vendor";
 
 /// The kind of file `path` is by its name and place, when they decide it.
 /// YAML files that are neither compose files nor workflows are only
@@ -16,6 +23,11 @@ const SKIPPED_DIRS: [&str; 3] = [".git", "target", "node_modules"];
 pub fn kind_by_name(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
     let lower = name.to_ascii_lowercase();
+    // `Dockerfile.dockerignore` is the ignore file BuildKit reads beside
+    // `Dockerfile`, not a Dockerfile.
+    if lower.ends_with(".dockerignore") {
+        return None;
+    }
     if name == "Dockerfile"
         || name.starts_with("Dockerfile.")
         || lower.ends_with(".dockerfile")
@@ -45,6 +57,7 @@ pub fn kind_by_name(path: &Path) -> Option<FileKind> {
 /// Whether YAML text has the top-level `apiVersion` and `kind` keys of a
 /// Kubernetes object in some document.
 pub fn looks_like_kubernetes(text: &str) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut api_version = false;
     let mut kind = false;
     for line in text.lines() {
@@ -54,7 +67,8 @@ pub fn looks_like_kubernetes(text: &str) -> bool {
     api_version && kind
 }
 
-/// Whether YAML text is a template (Helm's `{{ … }}`) rather than YAML.
+/// Whether YAML text looks like a template (Helm's `{{ … }}`), to tell a
+/// file that does not parse because it is one from a broken file.
 pub fn is_template(text: &str) -> bool {
     text.contains("{{") && !text.contains("${{")
 }
@@ -68,82 +82,172 @@ pub struct Candidate {
     pub kind: Option<FileKind>,
 }
 
-/// The Dockerfiles, compose files, workflows and other YAML files under
-/// `root`, sorted, skipping [`SKIPPED_DIRS`] and what git ignores.
-pub fn under(root: &Path) -> std::io::Result<Vec<Candidate>> {
-    let mut found = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            let path = entry.path();
-            // `file_type` does not follow symlinks, so a link cannot lead
-            // the walk in circles or out of the tree.
-            let file_type = entry.file_type()?;
-            let name = entry.file_name();
-            if file_type.is_dir() {
-                if !SKIPPED_DIRS.iter().any(|s| name == *s) {
-                    pending.push(path);
-                }
-            } else if file_type.is_file() {
-                let kind = kind_by_name(&path);
-                let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-                if kind.is_some() || yaml {
-                    found.push(Candidate { path, kind });
-                }
-            }
-        }
-    }
-    let ignored = git_ignored(root, &found);
-    found.retain(|c| !ignored.contains(&c.path));
-    found.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(found)
+/// Why a file or directory found by a search was not searched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// A `vendor` directory.
+    Vendor,
+    /// It matches this `[pin] exclude` glob.
+    Excluded(String),
 }
 
-/// The candidates git ignores, asked of `git check-ignore --stdin` when
-/// `root` is inside a work tree. Without git, or outside a repository,
-/// nothing is ignored beyond the fixed names.
-fn git_ignored(root: &Path, candidates: &[Candidate]) -> Vec<PathBuf> {
-    if candidates.is_empty() {
-        return Vec::new();
+/// What `images pin` leaves out of a search: the `[pin] exclude` globs,
+/// matched against paths relative to the directory of images.toml, and
+/// `vendor` directories.
+#[derive(Debug, Clone)]
+pub struct Exclusions {
+    /// The directory of images.toml, canonical.
+    root: PathBuf,
+    globs: Vec<(String, GlobMatcher)>,
+}
+
+impl Exclusions {
+    /// Exclusions for the project whose images.toml is in `root`. The
+    /// globs were checked when images.toml was read; one that does not
+    /// build here is an error all the same.
+    pub fn new(root: &Path, globs: &[String]) -> Result<Exclusions, globset::Error> {
+        let globs = globs
+            .iter()
+            .map(|glob| {
+                let matcher = GlobBuilder::new(glob)
+                    .literal_separator(true)
+                    .build()?
+                    .compile_matcher();
+                Ok((glob.clone(), matcher))
+            })
+            .collect::<Result<_, globset::Error>>()?;
+        Ok(Exclusions {
+            root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
+            globs,
+        })
     }
-    let child = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["check-ignore", "--stdin", "-z"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(mut child) = child else {
-        return Vec::new();
-    };
-    let mut input = Vec::new();
-    for c in candidates {
-        input.extend_from_slice(c.path.as_os_str().as_encoded_bytes());
-        input.push(0);
-    }
-    // Write from a thread: git answers while it reads, and a full stdout
-    // pipe would otherwise stall both sides.
-    let stdin = child.stdin.take();
-    let writer = std::thread::spawn(move || {
-        if let Some(mut stdin) = stdin {
-            let _ = stdin.write_all(&input);
+
+    /// Why `path` (canonical), a directory when `is_dir`, is not searched.
+    fn skip(&self, path: &Path, is_dir: bool) -> Option<Skip> {
+        if is_dir && path.file_name().is_some_and(|n| n == VENDOR_DIR) {
+            return Some(Skip::Vendor);
         }
-    });
-    let output = child.wait_with_output();
-    let _ = writer.join();
-    // Exit 1 means "nothing ignored"; 128 means "not a git repository".
-    let Ok(output) = output else {
-        return Vec::new();
+        let relative = path.strip_prefix(&self.root).ok()?;
+        self.globs
+            .iter()
+            .find(|(_, matcher)| matcher.is_match(relative))
+            .map(|(glob, _)| Skip::Excluded(glob.clone()))
+    }
+}
+
+/// What a search under a directory found.
+#[derive(Debug, Default)]
+pub struct Search {
+    /// The files to read, sorted.
+    pub candidates: Vec<Candidate>,
+    /// What was left out and why, sorted.
+    pub skipped: Vec<(PathBuf, Skip)>,
+    /// What could not be read (a directory, an entry), and why: the search
+    /// went on without it.
+    pub unreadable: Vec<(PathBuf, String)>,
+    /// Ignore files that could not be read in full; what they say is
+    /// applied as far as it could be read.
+    pub warnings: Vec<String>,
+}
+
+/// The Dockerfiles, compose files, workflows and other YAML files under
+/// `dir`, skipping [`SKIPPED_DIRS`], what `exclusions` names and what git
+/// ignores. Git's rules are applied as git applies them, by the `ignore`
+/// crate (ripgrep's walker): every `.gitignore` from the repository's root
+/// down, `.git/info/exclude` and the global excludes file, with anchored
+/// patterns relative to the file that holds them, whichever way `dir` is
+/// written (the walk runs on its canonical path). Outside a git
+/// repository nothing is ignored beyond the fixed names.
+pub fn under(dir: &Path, exclusions: &Exclusions) -> Search {
+    let mut search = Search::default();
+    let canonical = match std::fs::canonicalize(dir) {
+        Ok(canonical) => canonical,
+        Err(e) => {
+            search.unreadable.push((dir.to_path_buf(), e.to_string()));
+            return search;
+        }
     };
-    output
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| std::str::from_utf8(p).ok())
-        .map(PathBuf::from)
-        .collect()
+    // Paths are reported as the user wrote the directory.
+    let shown = |path: &Path| match path.strip_prefix(&canonical) {
+        Ok(rest) if rest.as_os_str().is_empty() => dir.to_path_buf(),
+        Ok(rest) => dir.join(rest),
+        Err(_) => path.to_path_buf(),
+    };
+    let skipped: Arc<Mutex<Vec<(PathBuf, Skip)>>> = Arc::default();
+    let filter_skipped = Arc::clone(&skipped);
+    let filter_exclusions = exclusions.clone();
+    let walk = WalkBuilder::new(&canonical)
+        .hidden(false)
+        .ignore(false)
+        .parents(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(true)
+        .require_git(true)
+        .follow_links(false)
+        .filter_entry(move |entry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            if is_dir && SKIPPED_DIRS.iter().any(|s| entry.file_name() == *s) {
+                return false;
+            }
+            match filter_exclusions.skip(entry.path(), is_dir) {
+                Some(why) => {
+                    filter_skipped
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push((entry.path().to_path_buf(), why));
+                    false
+                }
+                None => true,
+            }
+        })
+        .build();
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = error_path(&e).map_or_else(|| dir.to_path_buf(), &shown);
+                let reason = e
+                    .io_error()
+                    .map_or_else(|| e.to_string(), ToString::to_string);
+                search.unreadable.push((path, reason));
+                continue;
+            }
+        };
+        if let Some(e) = entry.error() {
+            search.warnings.push(e.to_string());
+        }
+        // `file_type` does not follow symlinks, so a link cannot lead the
+        // walk in circles or out of the tree.
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = shown(entry.path());
+        let kind = kind_by_name(&path);
+        let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        if kind.is_some() || yaml {
+            search.candidates.push(Candidate { path, kind });
+        }
+    }
+    search.candidates.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut skipped = std::mem::take(&mut *skipped.lock().unwrap_or_else(PoisonError::into_inner));
+    skipped.iter_mut().for_each(|(path, _)| *path = shown(path));
+    skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    search.skipped = skipped;
+    search.unreadable.sort();
+    search
+}
+
+/// The path a walk error is about, when it names one.
+fn error_path(error: &ignore::Error) -> Option<&Path> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -156,6 +260,8 @@ mod tests {
             ("Dockerfile", Some(FileKind::Dockerfile)),
             ("app/Dockerfile.prod", Some(FileKind::Dockerfile)),
             ("build/api.dockerfile", Some(FileKind::Dockerfile)),
+            ("Dockerfile.dockerignore", None),
+            ("app/api.Dockerfile.dockerignore", None),
             ("compose.yaml", Some(FileKind::Compose)),
             ("docker-compose.override.yml", Some(FileKind::Compose)),
             (".github/workflows/ci.yml", Some(FileKind::Workflow)),
@@ -167,8 +273,37 @@ mod tests {
     }
 
     #[test]
+    fn exclusions_match_paths_relative_to_the_manifest_and_vendor_dirs() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(root.path()).expect("canonical");
+        let globs = ["deploy/legacy".to_owned(), "**/*.gen.yaml".to_owned()];
+        let exclusions = Exclusions::new(&root, &globs).expect("valid globs");
+        let skip = |path: &str, is_dir: bool| exclusions.skip(&root.join(path), is_dir);
+        assert_eq!(skip("third_party/vendor", true), Some(Skip::Vendor));
+        assert_eq!(skip("vendor", false), None, "only a directory");
+        assert_eq!(
+            skip("deploy/legacy", true),
+            Some(Skip::Excluded("deploy/legacy".to_owned()))
+        );
+        assert_eq!(
+            skip("a/b/x.gen.yaml", false),
+            Some(Skip::Excluded("**/*.gen.yaml".to_owned()))
+        );
+        assert_eq!(skip("deploy/legacy-2", true), None);
+        assert_eq!(skip("deploy/app.yaml", false), None);
+        assert_eq!(
+            exclusions.skip(Path::new("/elsewhere/deploy/legacy"), true),
+            None,
+            "outside the project nothing is excluded"
+        );
+    }
+
+    #[test]
     fn kubernetes_manifests_are_told_by_their_top_level_keys() {
         assert!(looks_like_kubernetes("---\napiVersion: v1\nkind: Pod\n"));
+        assert!(looks_like_kubernetes(
+            "\u{feff}apiVersion: v1\r\nkind: Pod\r\n"
+        ));
         assert!(!looks_like_kubernetes("name: ci\non: push\n"));
     }
 }

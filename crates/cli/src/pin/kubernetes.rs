@@ -32,10 +32,15 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
     for &root in &yaml.documents {
         object(text, &yaml, root, 0, &mut scan);
     }
+    yaml.within_budget()?;
     Ok(scan)
 }
 
 fn object(text: &str, yaml: &Yaml, id: NodeId, depth: usize, scan: &mut Scan) {
+    // Items of a `List` may be aliases of one another: each visit counts.
+    if !yaml.spend() {
+        return;
+    }
     let Some(kind) = yaml.get_str(id, "kind") else {
         return;
     };

@@ -6,7 +6,8 @@
 //! is one scalar at one place; merge keys (`<<: *base`) are followed on
 //! lookup, as Docker Compose does.
 
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
@@ -48,54 +49,198 @@ pub struct Yaml {
     pub nodes: Vec<Node>,
     /// The root node of each document (empty documents have none).
     pub documents: Vec<NodeId>,
+    /// How many more nodes lookups may visit through merge keys and
+    /// aliases; see [`Yaml::within_budget`].
+    budget: Cell<usize>,
+    /// Set when a lookup ran out of budget and gave up.
+    exhausted: Cell<bool>,
 }
+
+/// Node visits allowed per node of the file. Aliases share nodes, so the
+/// tree is never expanded; but lookups through merge keys can reach one
+/// node by many paths (`<<: [*a, *a, …]` nested is exponential, the
+/// "billion laughs" shape). Like serde_yaml's repetition limit, work is
+/// bounded by a multiple of the file's size, far above what a real
+/// compose file or manifest needs.
+const VISITS_PER_NODE: usize = 100;
+/// Node visits allowed whatever the file's size.
+const MIN_VISITS: usize = 10_000;
+
+/// The node visits lookups may make in a file of `nodes` nodes.
+fn limit(nodes: usize) -> usize {
+    MIN_VISITS.saturating_add(nodes.saturating_mul(VISITS_PER_NODE))
+}
+
+/// Tries at making saphyr accept what libyaml accepts (see [`Source`]).
+const MAX_REPAIRS: usize = 256;
 
 enum Frame {
     Mapping(Vec<NodeId>, usize),
     Sequence(Vec<NodeId>, usize),
 }
 
-/// Character index to byte offset; the parser counts characters.
-struct Offsets(Option<Vec<usize>>);
+/// The text saphyr reads: the file's own, or a copy in which the two
+/// things libyaml (and so docker compose and kubectl) accepts and saphyr
+/// refuses are written strictly, without moving any scalar: a tab after a
+/// mapping's `:` becomes a space, and a line inside a flow collection that
+/// saphyr finds under-indented gets more leading spaces (libyaml ignores
+/// indentation inside `[…]` and `{…}`, where leading blanks are only
+/// separation and never part of a value). Positions the parser reports
+/// are mapped back to the file's bytes.
+struct Source<'a> {
+    file: &'a str,
+    /// Byte offsets of tabs written as spaces.
+    tabs: BTreeSet<usize>,
+    /// Spaces inserted before the byte offset of a line's first character.
+    indents: BTreeMap<usize, usize>,
+}
 
-impl Offsets {
-    fn new(text: &str) -> Offsets {
-        if text.is_ascii() {
-            return Offsets(None);
-        }
-        let mut table: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
-        table.push(text.len());
-        Offsets(Some(table))
-    }
+/// The copy saphyr parses, and for each of its characters the byte offset
+/// in the file it stands for (`None` while the copy is the file and ASCII).
+struct Copy {
+    text: String,
+    origin: Option<Vec<usize>>,
+}
 
-    fn byte(&self, char_index: usize, len: usize) -> usize {
-        match &self.0 {
-            None => char_index.min(len),
-            Some(table) => table.get(char_index).copied().unwrap_or(len),
+impl Copy {
+    /// The file's byte offset for the parser's character index.
+    fn byte(&self, char_index: usize, file_len: usize) -> usize {
+        match &self.origin {
+            None => char_index.min(file_len),
+            Some(table) => table.get(char_index).copied().unwrap_or(file_len),
         }
     }
 }
 
+impl<'a> Source<'a> {
+    fn new(file: &'a str) -> Source<'a> {
+        Source {
+            file,
+            tabs: BTreeSet::new(),
+            indents: BTreeMap::new(),
+        }
+    }
+
+    fn copy(&self) -> Copy {
+        if self.tabs.is_empty() && self.indents.is_empty() {
+            let origin = (!self.file.is_ascii()).then(|| {
+                let mut table: Vec<usize> = self.file.char_indices().map(|(b, _)| b).collect();
+                table.push(self.file.len());
+                table
+            });
+            return Copy {
+                text: self.file.to_owned(),
+                origin,
+            };
+        }
+        let mut text = String::with_capacity(self.file.len());
+        let mut origin = Vec::with_capacity(self.file.len() + 1);
+        for (at, c) in self.file.char_indices() {
+            if let Some(&spaces) = self.indents.get(&at) {
+                text.extend(std::iter::repeat_n(' ', spaces));
+                origin.extend(std::iter::repeat_n(at, spaces));
+            }
+            text.push(if self.tabs.contains(&at) { ' ' } else { c });
+            origin.push(at);
+        }
+        origin.push(self.file.len());
+        Copy {
+            text,
+            origin: Some(origin),
+        }
+    }
+
+    /// Rewrites the spot of a saphyr error at the file's byte `at` when it
+    /// is one libyaml accepts; false when it is not (the error stands).
+    /// saphyr's errors carry no kind, only their text.
+    fn repair(&mut self, message: &str, at: usize) -> bool {
+        let before = &self.file.as_bytes()[..at.min(self.file.len())];
+        if message == "':' must be followed by a valid YAML whitespace" {
+            // The blanks between the `:` and the value the error points at.
+            let blanks = before
+                .iter()
+                .rev()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
+            let first = before.len() - blanks;
+            if first == 0 || before[first - 1] != b':' {
+                return false;
+            }
+            let tabs: Vec<usize> = (first..before.len())
+                .filter(|&i| before[i] == b'\t')
+                .collect();
+            let new = tabs.iter().any(|t| !self.tabs.contains(t));
+            self.tabs.extend(tabs);
+            return new;
+        }
+        if message.starts_with("invalid indentation") && !message.contains("quoted") {
+            // Only a line's first character, indented with spaces, is moved.
+            let line_start = before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            if !before[line_start..].iter().all(|b| *b == b' ') || self.indents.contains_key(&at) {
+                return false;
+            }
+            // Deeper than any line before it is deeper than any indentation
+            // saphyr can require there.
+            let widest = self.file[..line_start]
+                .lines()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0);
+            self.indents.insert(at, widest + 1);
+            return true;
+        }
+        false
+    }
+}
+
 impl Yaml {
-    /// Parses a YAML stream. A syntax error carries its line.
+    /// Parses a YAML stream as libyaml would accept it. A syntax error
+    /// carries its line.
     pub fn parse(text: &str) -> Result<Yaml, ScanError> {
-        let offsets = Offsets::new(text);
+        let mut source = Source::new(text);
+        let mut repairs = 0;
+        loop {
+            let copy = source.copy();
+            match Yaml::parse_copy(text, &copy) {
+                Ok(yaml) => return Ok(yaml),
+                Err((error, at)) => {
+                    repairs += 1;
+                    if repairs > MAX_REPAIRS || !source.repair(&error.info, at) {
+                        return Err(ScanError {
+                            line: Some(error.line),
+                            message: format!("invalid YAML: {}", error.info),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses `copy` (see [`Source`]), with positions in `file`; an error
+    /// comes with the file's byte offset it points at.
+    fn parse_copy(file: &str, copy: &Copy) -> Result<Yaml, (ParseError, usize)> {
         let mut yaml = Yaml::default();
         let mut anchors: HashMap<usize, NodeId> = HashMap::new();
         let mut stack: Vec<Frame> = Vec::new();
-        let mut parser = Parser::new_from_str(text);
+        let mut parser = Parser::new_from_str(&copy.text);
         while let Some(next) = parser.next_event() {
-            let (event, span): (Event<'_>, Span) = next.map_err(|e| ScanError {
-                line: Some(e.marker().line()),
-                message: format!("invalid YAML: {}", e.info()),
+            let (event, span): (Event<'_>, Span) = next.map_err(|e| {
+                let error = ParseError {
+                    line: e.marker().line(),
+                    info: e.info().to_owned(),
+                };
+                (error, copy.byte(e.marker().index(), file.len()))
             })?;
             let completed = match event {
                 Event::Scalar(value, style, anchor, _) => {
                     let id = yaml.push(Node::Scalar(Scalar {
                         value: value.into_owned(),
                         style,
-                        start: offsets.byte(span.start.index(), text.len()),
-                        end: offsets.byte(span.end.index(), text.len()),
+                        start: copy.byte(span.start.index(), file.len()),
+                        end: copy.byte(span.end.index(), file.len()),
                         line: span.start.line(),
                     }));
                     if anchor != 0 {
@@ -103,9 +248,12 @@ impl Yaml {
                     }
                     Some(id)
                 }
-                Event::Alias(anchor) => Some(*anchors.get(&anchor).ok_or_else(|| ScanError {
-                    line: Some(span.start.line()),
-                    message: "invalid YAML: alias to an unknown anchor".to_owned(),
+                Event::Alias(anchor) => Some(*anchors.get(&anchor).ok_or_else(|| {
+                    let error = ParseError {
+                        line: span.start.line(),
+                        info: "alias to an unknown anchor".to_owned(),
+                    };
+                    (error, copy.byte(span.start.index(), file.len()))
                 })?),
                 Event::MappingStart(anchor, _) => {
                     stack.push(Frame::Mapping(Vec::new(), anchor));
@@ -139,7 +287,40 @@ impl Yaml {
                 }
             }
         }
+        yaml.budget.set(limit(yaml.nodes.len()));
         Ok(yaml)
+    }
+
+    /// Takes one node visit from the budget; false (and the walk should
+    /// stop) when it is spent.
+    pub fn spend(&self) -> bool {
+        match self.budget.get().checked_sub(1) {
+            Some(left) => {
+                self.budget.set(left);
+                true
+            }
+            None => {
+                self.exhausted.set(true);
+                false
+            }
+        }
+    }
+
+    /// An error when a lookup gave up because merge keys and aliases
+    /// fanned out beyond the budget: what was found may be incomplete, so
+    /// the file must be refused rather than half rewritten.
+    pub fn within_budget(&self) -> Result<(), ScanError> {
+        if !self.exhausted.get() {
+            return Ok(());
+        }
+        Err(ScanError {
+            line: None,
+            message: format!(
+                "aliases and merge keys expand beyond {} lookups in a file of {} nodes (the \"billion laughs\" shape, which YAML parsers refuse too)",
+                limit(self.nodes.len()),
+                self.nodes.len()
+            ),
+        })
     }
 
     fn push(&mut self, node: Node) -> NodeId {
@@ -189,7 +370,7 @@ impl Yaml {
     fn get_depth(&self, id: NodeId, key: &str, depth: usize) -> Option<NodeId> {
         // Merges only reach nodes that were complete before, so they cannot
         // loop; the bound is for absurdly deep chains.
-        if depth > 64 {
+        if depth > 64 || !self.spend() {
             return None;
         }
         let pairs = self.pairs(id);
@@ -221,6 +402,12 @@ impl Yaml {
             .and_then(|v| self.scalar(v))
             .map(|s| s.value.as_str())
     }
+}
+
+/// A parser error: its line and saphyr's words.
+struct ParseError {
+    line: usize,
+    info: String,
 }
 
 /// Where a scalar's text is, for splicing.
@@ -360,6 +547,71 @@ mod tests {
         assert_eq!(yaml.get_str(svc, "x"), Some("2"));
         let other = yaml.get(root, "other").expect("other");
         assert_eq!(yaml.get_str(other, "image"), Some("two"));
+    }
+
+    #[test]
+    fn tabs_after_colons_and_flow_items_left_of_their_key_read_as_libyaml_reads_them() {
+        let text = "- name: a\n  image:\tnginx:1.27\n  args: [\n  x,\n  \"y\"\n]\n  b:\t \"ünï\"\n  c: {\n  k: v\n  }\n  d: end\n";
+        let yaml = Yaml::parse(text).expect("parses");
+        let item = yaml.items(yaml.documents[0])[0];
+        let image = yaml.get(item, "image").expect("image");
+        assert_eq!(located(text, image, &yaml), ("nginx:1.27".to_owned(), 2));
+        let args = yaml.get(item, "args").expect("args");
+        let args: Vec<_> = yaml
+            .items(args)
+            .iter()
+            .map(|&a| located(text, a, &yaml))
+            .collect();
+        assert_eq!(args, [("x".to_owned(), 4), ("y".to_owned(), 5)]);
+        let b = yaml.get(item, "b").expect("b");
+        assert_eq!(located(text, b, &yaml), ("ünï".to_owned(), 7));
+        let c = yaml.get(item, "c").expect("c");
+        assert_eq!(yaml.get_str(c, "k"), Some("v"));
+        assert_eq!(yaml.get_str(item, "d"), Some("end"));
+    }
+
+    #[test]
+    fn a_compose_healthcheck_closed_at_its_key_column_is_read() {
+        // The shape of distribution's tests/docker-compose-azure-blob-store.yaml,
+        // which saphyr alone refuses ("invalid indentation" at the `]`).
+        let text = "services:\n  azurite:\n    image: azurite:3.35.0\n    healthcheck:\n      # a comment\n      test: [\n        \"CMD\",\n        \"node\"\n      ]\n      interval: 5s\n  next:\n    image: busybox\n";
+        assert!(
+            saphyr_parser::Parser::new_from_str(text).any(|e| e.is_err()),
+            "saphyr alone refuses it"
+        );
+        let yaml = Yaml::parse(text).expect("parses");
+        let services = yaml.get(yaml.documents[0], "services").expect("services");
+        let next = yaml.get(services, "next").expect("next");
+        let image = yaml.get(next, "image").expect("image");
+        assert_eq!(located(text, image, &yaml), ("busybox".to_owned(), 12));
+        let azurite = yaml.get(services, "azurite").expect("azurite");
+        let check = yaml.get(azurite, "healthcheck").expect("healthcheck");
+        assert_eq!(yaml.get_str(check, "interval"), Some("5s"));
+    }
+
+    #[test]
+    fn merge_key_fan_out_is_bounded_and_reported() {
+        let mut text = String::from("a0: &a0 {x: 1}\n");
+        for level in 1..=9 {
+            let aliases = vec![format!("*a{}", level - 1); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level}\n  <<: [{aliases}]\n"));
+        }
+        let yaml = Yaml::parse(&text).expect("parses");
+        let root = yaml.documents[0];
+        let deepest = yaml.get(root, "a9").expect("a9");
+        // Found on the first path: cheap, and within the budget.
+        assert_eq!(yaml.get_str(deepest, "x"), Some("1"));
+        assert!(yaml.within_budget().is_ok());
+        // Absent: 10^9 paths; the walk stops after its budget of visits.
+        let budget = limit(yaml.nodes.len());
+        assert_eq!(yaml.get(deepest, "image"), None);
+        assert_eq!(yaml.budget.get(), 0, "at most {budget} visits were made");
+        let err = yaml.within_budget().expect_err("refused");
+        assert!(
+            err.message.contains("aliases and merge keys"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

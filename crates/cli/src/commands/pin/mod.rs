@@ -33,6 +33,9 @@ enum State {
     LockOutOfDate(EntryStatus),
     /// A variable, a scalar that cannot be spliced, or not a valid reference.
     LeftAlone(String),
+    /// Several entries declare its tag at different digests and its own
+    /// digest names none of them: the entries' names.
+    Ambiguous(Vec<String>),
 }
 
 impl State {
@@ -44,10 +47,12 @@ impl State {
             State::Undeclared => "undeclared",
             State::LockOutOfDate(_) => "lock-out-of-date",
             State::LeftAlone(_) => "left-alone",
+            State::Ambiguous(_) => "ambiguous",
         }
     }
 
-    /// Whether `--check` fails on it.
+    /// Whether `--check` finds it not pinned (drift). An ambiguous one is
+    /// listed too, but as bad input: images.toml must say which entry.
     fn fails_check(&self) -> bool {
         matches!(
             self,
@@ -92,6 +97,51 @@ struct Entry<'a> {
     locked: Result<Digest, EntryStatus>,
 }
 
+impl Entry<'_> {
+    /// The digest this entry stands for: the locked one, else the declared one.
+    fn digest(&self) -> Option<&Digest> {
+        self.locked
+            .as_ref()
+            .ok()
+            .or_else(|| self.spec.reference.digest())
+    }
+}
+
+/// What images.toml declares for one reference found in a file.
+enum Declared<'e, 'a> {
+    Nothing,
+    One(&'e Entry<'a>),
+    /// Several entries could be meant, at different digests.
+    Ambiguous(Vec<&'e Entry<'a>>),
+}
+
+/// The entry `reference` belongs to: the one with its repository and tag
+/// (or, for a digest-only reference like `x@sha256:…`, one of its
+/// repository locked at that digest). When several entries declare the
+/// tag, the one whose digest the reference carries wins; without such a
+/// match nothing is guessed.
+fn declared<'e, 'a>(reference: &Reference, entries: &'e [Entry<'a>]) -> Declared<'e, 'a> {
+    let key = reference.without_digest();
+    let digest = reference.digest();
+    let same_digest = |e: &&Entry<'_>| digest.is_some() && e.digest() == digest;
+    let candidates: Vec<&Entry<'a>> = entries
+        .iter()
+        .filter(|e| {
+            e.key == key || (key.tag().is_none() && e.key.name() == key.name() && same_digest(e))
+        })
+        .collect();
+    match candidates.as_slice() {
+        [] => Declared::Nothing,
+        [one] => Declared::One(one),
+        [first, ..] => match candidates.iter().find(|e| same_digest(e)) {
+            Some(exact) => Declared::One(exact),
+            // Entries locked at one digest all mean the same thing.
+            None if candidates.iter().all(|e| e.digest() == first.digest()) => Declared::One(first),
+            None => Declared::Ambiguous(candidates),
+        },
+    }
+}
+
 fn entries<'a>(specs: impl Iterator<Item = &'a ImageSpec>, lock: &Lockfile) -> Vec<Entry<'a>> {
     specs
         .map(|spec| Entry {
@@ -126,10 +176,14 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| cwd.clone(), Path::to_path_buf);
 
+    let exclusions = files::Exclusions::new(&root, &project.manifest.pin.exclude)
+        .map_err(|e| Failure::bad_input(format!("`[pin] exclude` in images.toml: {e}")))?;
     let mut problems = Vec::new();
-    let candidates = candidates(&args.paths, &root, &mut problems)?;
+    let mut skipped = Vec::new();
+    let candidates = candidates(&args.paths, &root, &exclusions, &mut problems, &mut skipped);
     let mut records = Vec::new();
     let mut written = Vec::new();
+    let mut templates = Vec::new();
     for (path, kind, explicit) in candidates {
         let text = match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -156,6 +210,13 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         };
         let found = match scan(kind, &text) {
             Ok(found) => found,
+            // A Helm template is YAML only once rendered: what does not
+            // parse and has `{{ … }}` is skipped, and said so. What parses
+            // is read whatever text it holds.
+            Err(_) if kind == FileKind::Kubernetes && files::is_template(&text) => {
+                templates.push(path);
+                continue;
+            }
             Err(e) => {
                 problems.push(problem(
                     &path,
@@ -208,6 +269,9 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         records,
         problems,
         written,
+        skipped,
+        templates,
+        verbose: global.verbose > 0,
         cwd,
     };
     if args.discover {
@@ -222,47 +286,64 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
 
 /// The files to read: what the paths name (directories searched), or the
 /// usual files under the directory of images.toml. Each with its kind when
-/// the name decides it, and whether the user named it.
+/// the name decides it, and whether the user named it. A file the user
+/// names is read whatever `exclusions` say; what a search leaves out is
+/// added to `skipped`, and what it cannot read to `problems`.
 fn candidates(
     paths: &[PathBuf],
     root: &Path,
+    exclusions: &files::Exclusions,
     problems: &mut Vec<Problem>,
-) -> Result<Vec<(PathBuf, Option<FileKind>, bool)>, Failure> {
-    let search = |dir: &Path| {
-        files::under(dir)
-            .map_err(|e| Failure::bad_input(format!("cannot search `{}`: {e}", dir.display())))
-    };
+    skipped: &mut Vec<(PathBuf, files::Skip)>,
+) -> Vec<(PathBuf, Option<FileKind>, bool)> {
     let mut out = Vec::new();
-    if paths.is_empty() {
-        for c in search(root)? {
-            out.push((c.path, c.kind, false));
+    let mut search = |dir: &Path, out: &mut Vec<_>, problems: &mut Vec<Problem>| {
+        let search = files::under(dir, exclusions);
+        for (path, why) in search.unreadable {
+            problems.push(problem(
+                &path,
+                None,
+                format!("cannot be read ({why}); it was not searched"),
+            ));
         }
-        return Ok(out);
+        for warning in search.warnings {
+            tracing::warn!("{warning}");
+        }
+        skipped.extend(search.skipped);
+        out.extend(
+            search
+                .candidates
+                .into_iter()
+                .map(|c| (c.path, c.kind, false)),
+        );
+    };
+    if paths.is_empty() {
+        search(root, &mut out, problems);
+        return out;
     }
     for path in paths {
         if path.is_dir() {
-            for c in search(path)? {
-                out.push((c.path, c.kind, false));
-            }
+            search(path, &mut out, problems);
         } else if path.exists() {
             out.push((path.clone(), files::kind_by_name(path), true));
         } else {
             problems.push(problem(path, None, "does not exist".to_owned()));
         }
     }
-    Ok(out)
+    out
 }
 
 /// The kind of a file whose name did not tell. Found by a search, only a
-/// YAML file with Kubernetes' top-level keys is read (a Helm template is
-/// not YAML yet); named by the user, compose and workflow files count too.
+/// YAML file with Kubernetes' top-level keys is read; named by the user,
+/// compose and workflow files count too.
 fn kind_by_content(text: &str, explicit: bool) -> Option<FileKind> {
-    if files::looks_like_kubernetes(text) && (explicit || !files::is_template(text)) {
+    if files::looks_like_kubernetes(text) {
         return Some(FileKind::Kubernetes);
     }
     if !explicit {
         return None;
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let top_level = |key: &str| text.lines().any(|l| l.starts_with(key));
     if top_level("services:") {
         Some(FileKind::Compose)
@@ -310,8 +391,14 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
     };
     let key = reference.without_digest();
     record.reference = Some(reference.clone());
-    let Some(entry) = entries.iter().find(|e| e.key == key) else {
-        return record;
+    let entry = match declared(&reference, entries) {
+        Declared::Nothing => return record,
+        Declared::One(entry) => entry,
+        Declared::Ambiguous(candidates) => {
+            record.state =
+                State::Ambiguous(candidates.iter().map(|e| e.spec.name.clone()).collect());
+            return record;
+        }
     };
     record.name = Some(entry.spec.name.clone());
     let locked = match &entry.locked {

@@ -14,6 +14,7 @@ use crate::exit::Exit;
 use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{write_stdout, Printer};
 use crate::pin::discover;
+use crate::pin::files::Skip;
 
 /// An image images.toml lacks: the entry to add and where it was found.
 struct Undeclared {
@@ -27,6 +28,11 @@ pub(super) struct Report {
     pub(super) records: Vec<Record>,
     pub(super) problems: Vec<Problem>,
     pub(super) written: Vec<PathBuf>,
+    /// What searches left out, and why (listed under `-v`).
+    pub(super) skipped: Vec<(PathBuf, Skip)>,
+    /// Manifests that do not parse as YAML and hold `{{ … }}`: templates.
+    pub(super) templates: Vec<PathBuf>,
+    pub(super) verbose: bool,
     pub(super) cwd: PathBuf,
 }
 
@@ -46,8 +52,18 @@ impl Report {
         }
     }
 
+    /// Bad input: a file that could not be read, or a reference that
+    /// images.toml declares ambiguously.
     fn exit_for_problems(&self) -> Exit {
-        Exit::of(self.problems.iter().map(|p| p.exit))
+        let ambiguous = self
+            .records
+            .iter()
+            .any(|r| matches!(r.state, State::Ambiguous(_)));
+        Exit::of(self.problems.iter().map(|p| p.exit)).and(if ambiguous {
+            Exit::BadInput
+        } else {
+            Exit::Ok
+        })
     }
 
     fn print_problems(&self, printer: Printer) {
@@ -58,6 +74,78 @@ impl Report {
                 p.message
             ));
         }
+    }
+
+    /// Under `-v`: each path a search left out, and why. Always: how many
+    /// files were skipped as templates, and in which directories.
+    fn print_skipped(&self, printer: Printer) {
+        if self.verbose {
+            for (path, why) in &self.skipped {
+                let why = match why {
+                    Skip::Vendor => "vendored code is skipped by default".to_owned(),
+                    Skip::Excluded(glob) => format!("excluded by `{glob}` in [pin] exclude"),
+                };
+                printer.status(&format!("skipped {} ({why})", self.show(path)));
+            }
+            for path in &self.templates {
+                printer.status(&format!("skipped as a template: {}", self.show(path)));
+            }
+        }
+        if self.templates.is_empty() {
+            return;
+        }
+        let dirs: BTreeSet<String> = self
+            .templates
+            .iter()
+            .map(|p| self.show(p.parent().unwrap_or(p)))
+            .map(|d| if d.is_empty() { ".".to_owned() } else { d })
+            .collect();
+        let mut dirs: Vec<String> = dirs.into_iter().collect();
+        if dirs.len() > 3 {
+            let more = dirs.len() - 3;
+            dirs.truncate(3);
+            dirs.push(format!("{more} more"));
+        }
+        let list = if self.verbose {
+            ""
+        } else {
+            "; `-v` lists them"
+        };
+        printer.status(&format!(
+            "{} file(s) skipped as templates (not YAML until rendered) in {}{list}",
+            self.templates.len(),
+            dirs.join(", ")
+        ));
+    }
+
+    /// The closing line when nothing fails: "All N …" only when every file
+    /// found was read, never when one could not be or was skipped as a
+    /// template, and never for nothing at all.
+    fn all_pinned(&self, count: usize, noun: &str, phrase: &str) -> String {
+        let scope = if self.exit_for_problems() == Exit::Ok && self.templates.is_empty() {
+            ""
+        } else {
+            " in the files that were read"
+        };
+        match count {
+            0 => format!("No {noun} found{scope}"),
+            n if scope.is_empty() => format!("All {n} {phrase}"),
+            n => format!("{n} {phrase}{scope}"),
+        }
+    }
+
+    fn skipped_json(&self) -> Vec<Value> {
+        let skipped = self.skipped.iter().map(|(path, why)| match why {
+            Skip::Vendor => json!({"file": self.show(path), "reason": "vendor"}),
+            Skip::Excluded(glob) => {
+                json!({"file": self.show(path), "reason": "excluded", "glob": glob})
+            }
+        });
+        let templates = self
+            .templates
+            .iter()
+            .map(|path| json!({"file": self.show(path), "reason": "template"}));
+        skipped.chain(templates).collect()
     }
 
     fn print_left_alone(&self, printer: Printer) {
@@ -96,6 +184,14 @@ impl Report {
                 "`{}` is declared as `{name}`, whose entry in {LOCK_FILE} is stale ({MANIFEST_FILE} changed since `images lock`)",
                 r.image
             ),
+            State::Ambiguous(names) => {
+                let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                format!(
+                    "`{}` could be any of {} in {MANIFEST_FILE}, declared at different digests; write the digest of the one it means, or remove the others",
+                    r.image,
+                    names.join(" and ")
+                )
+            }
             State::Pinned => format!("`{}` is pinned", r.image),
             State::LeftAlone(reason) => format!("`{}` left alone: {reason}", r.image),
         }
@@ -139,6 +235,7 @@ impl Report {
             "written": written,
             "references": references,
             "errors": errors,
+            "skipped": self.skipped_json(),
         })
     }
 
@@ -158,6 +255,18 @@ impl Report {
             return exit;
         }
         self.print_problems(printer);
+        self.print_skipped(printer);
+        for r in self
+            .records
+            .iter()
+            .filter(|r| matches!(r.state, State::Ambiguous(_)))
+        {
+            printer.error(&format!(
+                "{}: {}; not pinned",
+                self.location(&r.file, Some(r.line)),
+                Self::describe(r)
+            ));
+        }
         for r in &out_of_date {
             printer.error(&format!(
                 "{}: {}; not pinned",
@@ -183,8 +292,12 @@ impl Report {
                 "Pinned {rewritten} reference(s) in {} file(s)",
                 self.written.len()
             ));
-        } else if out_of_date.is_empty() {
-            printer.status(&format!("All {pinned} declared reference(s) are pinned"));
+        } else if out_of_date.is_empty() && exit == Exit::Ok {
+            printer.status(&self.all_pinned(
+                pinned,
+                "declared image references",
+                "declared reference(s) are pinned",
+            ));
         }
         let undeclared = self
             .records
@@ -200,16 +313,15 @@ impl Report {
     }
 
     pub(super) fn check(&self, printer: Printer) -> Exit {
+        let drift = self.records.iter().any(|r| r.state.fails_check());
+        let exit = self
+            .exit_for_problems()
+            .and(if drift { Exit::Drift } else { Exit::Ok });
         let failing: Vec<&Record> = self
             .records
             .iter()
-            .filter(|r| r.state.fails_check())
+            .filter(|r| r.state.fails_check() || matches!(r.state, State::Ambiguous(_)))
             .collect();
-        let exit = self.exit_for_problems().and(if failing.is_empty() {
-            Exit::Ok
-        } else {
-            Exit::Drift
-        });
         match printer.format {
             Format::Json => printer.json(&self.json(exit)),
             Format::Github => {
@@ -235,6 +347,7 @@ impl Report {
             }
             _ => {
                 self.print_problems(printer);
+                self.print_skipped(printer);
                 let mut out = String::new();
                 for r in &failing {
                     out.push_str(&format!(
@@ -251,8 +364,10 @@ impl Report {
                     .filter(|r| !matches!(r.state, State::LeftAlone(_)))
                     .count();
                 if failing.is_empty() {
-                    printer.status(&format!(
-                        "All {total} reference(s) are pinned to their locked digests"
+                    printer.status(&self.all_pinned(
+                        total,
+                        "image references",
+                        "reference(s) are pinned to their locked digests",
                     ));
                 } else {
                     printer.status(&format!(
@@ -325,6 +440,7 @@ impl Report {
             return exit;
         }
         self.print_problems(printer);
+        self.print_skipped(printer);
         let mut out = String::new();
         for Undeclared { name, image, at } in &lines {
             let places: Vec<String> = at.iter().map(|(f, l)| format!("{f}:{l}")).collect();

@@ -277,3 +277,68 @@ fn outdated_shows_locked_compatible_and_latest_and_exit_code_gates_on_it() {
         .images(&["outdated", "--format", "github"])
         .expect_code(2);
 }
+
+#[test]
+fn pin_moves_a_file_to_the_locked_version_and_refuses_to_guess_between_two_entries() {
+    let reg = registry();
+    let addr = reg.addr();
+    let project = Project::new(&format!(
+        "[images]\nproxy = {{ image = \"{addr}/acme/nginx\", version = \"~1.27\" }}\n"
+    ));
+    project.images(&["lock"]).expect_code(0);
+    let dockerfile = project.path().join("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        format!("FROM {addr}/acme/nginx:1.27.3 AS build\nFROM {addr}/acme/nginx:1.27.10\n"),
+    )
+    .expect("write Dockerfile");
+    let check = project.images(&["pin", "--check"]);
+    check.expect_code(1);
+    assert!(
+        check
+            .stdout
+            .contains("names another version than `proxy` is locked at"),
+        "{}",
+        check.stdout
+    );
+    project.images(&["pin"]).expect_code(0);
+    let digest = fixture("1.27.10").digest();
+    assert_eq!(
+        std::fs::read_to_string(&dockerfile).expect("read"),
+        format!(
+            "FROM {addr}/acme/nginx:1.27.10@{digest} AS build\nFROM {addr}/acme/nginx:1.27.10@{digest}\n"
+        )
+    );
+    project.images(&["pin", "--check"]).expect_code(0);
+
+    // Two versioned entries of one repository at different tags: a file's
+    // version could be either, so pin names both and changes nothing.
+    project.write_manifest(&format!(
+        "[images]\nproxy = {{ image = \"{addr}/acme/nginx\", version = \"~1.27\" }}\nold = {{ image = \"{addr}/acme/nginx\", version = \"~1.26\" }}\n"
+    ));
+    project.images(&["lock"]).expect_code(0);
+    std::fs::write(&dockerfile, format!("FROM {addr}/acme/nginx:1.26.9\n")).expect("write");
+    let run = project.images(&["pin"]);
+    run.expect_code(2);
+    assert!(
+        run.stdout.contains("`proxy`") && run.stdout.contains("`old`")
+            || run.stderr.contains("`proxy`") && run.stderr.contains("`old`"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&dockerfile).expect("read"),
+        format!("FROM {addr}/acme/nginx:1.26.9\n")
+    );
+    // The tag one of them locked is that entry's, not a guess.
+    std::fs::write(&dockerfile, format!("FROM {addr}/acme/nginx:1.26.0\n")).expect("write");
+    project.images(&["pin"]).expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&dockerfile).expect("read"),
+        format!(
+            "FROM {addr}/acme/nginx:1.26.0@{}\n",
+            fixture("1.26.0").digest()
+        )
+    );
+}

@@ -36,6 +36,9 @@ enum State {
     /// Several entries declare its tag at different digests and its own
     /// digest names none of them: the entries' names.
     Ambiguous(Vec<String>),
+    /// Names another version of a versioned entry's repository (a tag its
+    /// filter reads as a version): the update `images lock --update` chose.
+    OtherVersion,
 }
 
 impl State {
@@ -48,6 +51,7 @@ impl State {
             State::LockOutOfDate(_) => "lock-out-of-date",
             State::LeftAlone(_) => "left-alone",
             State::Ambiguous(_) => "ambiguous",
+            State::OtherVersion => "other-version",
         }
     }
 
@@ -56,7 +60,11 @@ impl State {
     fn fails_check(&self) -> bool {
         matches!(
             self,
-            State::Unpinned | State::StaleDigest(_) | State::Undeclared | State::LockOutOfDate(_)
+            State::Unpinned
+                | State::StaleDigest(_)
+                | State::Undeclared
+                | State::LockOutOfDate(_)
+                | State::OtherVersion
         )
     }
 }
@@ -117,9 +125,10 @@ enum Declared<'e, 'a> {
 
 /// The entry `reference` belongs to: the one with its repository and tag
 /// (or, for a digest-only reference like `x@sha256:…`, one of its
-/// repository locked at that digest). When several entries declare the
-/// tag, the one whose digest the reference carries wins; without such a
-/// match nothing is guessed.
+/// repository locked at that digest, or for a versioned entry, any tag of
+/// its repository that its filter reads as a version). When several
+/// entries could be meant, the one whose digest the reference carries
+/// wins; without such a match nothing is guessed.
 fn declared<'e, 'a>(reference: &Reference, entries: &'e [Entry<'a>]) -> Declared<'e, 'a> {
     let key = reference.without_digest();
     let digest = reference.digest();
@@ -127,9 +136,17 @@ fn declared<'e, 'a>(reference: &Reference, entries: &'e [Entry<'a>]) -> Declared
     let candidates: Vec<&Entry<'a>> = entries
         .iter()
         .filter(|e| {
-            e.key == key || (key.tag().is_none() && e.key.name() == key.name() && same_digest(e))
+            e.key == key
+                || (key.tag().is_none() && e.key.name() == key.name() && same_digest(e))
+                || another_version(e, &key)
         })
         .collect();
+    // The entry locked at this very tag beats one that would move it.
+    let candidates = if candidates.iter().any(|e| e.key == key) {
+        candidates.into_iter().filter(|e| e.key == key).collect()
+    } else {
+        candidates
+    };
     match candidates.as_slice() {
         [] => Declared::Nothing,
         [one] => Declared::One(one),
@@ -140,6 +157,18 @@ fn declared<'e, 'a>(reference: &Reference, entries: &'e [Entry<'a>]) -> Declared
             None => Declared::Ambiguous(candidates),
         },
     }
+}
+
+/// Whether `key` names another tag of a versioned entry's repository that
+/// its tag filter reads as a version (`nginx:1.27.3` for `~1.27`).
+fn another_version(entry: &Entry<'_>, key: &Reference) -> bool {
+    let Some(version) = &entry.spec.version else {
+        return false;
+    };
+    entry.key.name() == key.name()
+        && key
+            .tag()
+            .is_some_and(|tag| version.filter.version_of(tag).is_some())
 }
 
 fn entries<'a>(specs: impl Iterator<Item = &'a ImageSpec>, lock: &Lockfile) -> Vec<Entry<'a>> {
@@ -409,7 +438,9 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
         }
     };
     record.digest = Some(locked.clone());
+    let other_version = key != entry.key && another_version(entry, &key);
     record.state = match reference.digest() {
+        _ if other_version => State::OtherVersion,
         Some(d) if d == locked => State::Pinned,
         Some(d) => State::StaleDigest(d.clone()),
         None => State::Unpinned,
@@ -418,14 +449,21 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
         // Keep the reference as the user wrote it; add the tag when it was
         // implied, so the file still says which tag the digest came from.
         let without_digest = found.image.split('@').next().unwrap_or_default();
-        let tag = match (written_tag, key.tag()) {
-            (false, Some(tag)) => format!(":{tag}"),
-            _ => String::new(),
+        let rewritten = match (other_version, entry.key.tag()) {
+            // Another version: the repository as written, the locked tag.
+            (true, Some(locked_tag)) => {
+                let repository = match (written_tag, without_digest.rsplit_once(':')) {
+                    (true, Some((repository, tag))) if !tag.contains('/') => repository,
+                    _ => without_digest,
+                };
+                format!("{repository}:{locked_tag}")
+            }
+            _ => match (written_tag, key.tag()) {
+                (false, Some(tag)) => format!("{without_digest}:{tag}"),
+                _ => without_digest.to_owned(),
+            },
         };
-        record.edit = Some((
-            found.span.clone(),
-            format!("{without_digest}{tag}@{locked}"),
-        ));
+        record.edit = Some((found.span.clone(), format!("{rewritten}@{locked}")));
     }
     record
 }

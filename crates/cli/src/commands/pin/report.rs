@@ -192,6 +192,11 @@ impl Report {
                     names.join(" and ")
                 )
             }
+            State::OtherVersion => format!(
+                "`{}` names another version than `{name}` is locked at; `images pin` writes `{}`",
+                r.image,
+                r.edit.as_ref().map_or(locked.as_str(), |(_, text)| text.as_str())
+            ),
             State::Pinned => format!("`{}` is pinned", r.image),
             State::LeftAlone(reason) => format!("`{}` left alone: {reason}", r.image),
         }

@@ -6,9 +6,15 @@ use std::future::Future;
 use futures::stream::{self, StreamExt};
 use images_lockfile::{Digest, Platform, PlatformManifest, Reference};
 
-use crate::client::{Clients, Connection};
+use reqwest::Method;
+
+use crate::client::Clients;
 use crate::media_type::{inspect, platform_matches, Inspected};
+use crate::transport::{Answer, Request};
 use crate::{ResolveError, ResolverConfig, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES};
+
+/// The registry's `Docker-Content-Digest` header.
+const DIGEST_HEADER: &str = "docker-content-digest";
 
 /// What a reference resolved to, checked against the bytes received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,19 +99,11 @@ impl Resolver {
     /// sends no `Docker-Content-Digest` or refuses HEAD.
     pub async fn head_digest(&self, reference: &Reference) -> Result<Digest, ResolveError> {
         let shown = reference.to_string();
-        let header = self
-            .request(reference, |connection, target| async move {
-                connection
-                    .client
-                    .fetch_manifest_digest(&target, &connection.auth)
-                    .await
-            })
-            .await;
-        match header {
-            Ok(value) => Digest::parse(&value).map_err(|e| ResolveError::InvalidManifest {
-                reference: shown,
-                reason: format!("the registry named digest `{value}`: {e}"),
-            }),
+        match self.manifest(reference, Method::HEAD).await {
+            Ok(answer) => match header_digest(&answer, &shown)? {
+                Some(digest) => Ok(digest),
+                None => self.fetch(reference).await.map(|(d, _)| d),
+            },
             // 405 or another refusal of HEAD: ask with GET.
             Err(ResolveError::Registry {
                 status: Some(405), ..
@@ -131,98 +129,83 @@ impl Resolver {
     }
 
     /// GETs a manifest, checks its size and digest, and reads it.
+    ///
+    /// The body is read in a stream and cut at [`MAX_MANIFEST_BYTES`]. Its
+    /// digest is computed here: it must match the digest asked for, and
+    /// the registry's `Docker-Content-Digest` when it sends one (in
+    /// whichever algorithm that names).
     pub(crate) async fn fetch(
         &self,
         reference: &Reference,
     ) -> Result<(Digest, Inspected), ResolveError> {
         let shown = reference.to_string();
-        let (body, checked) = self
-            .request(reference, |connection, target| async move {
-                connection
-                    .client
-                    .pull_manifest_raw(&target, &connection.auth, MANIFEST_MEDIA_TYPES)
-                    .await
-            })
-            .await?;
-        // `oci-client` reads the whole body before we see it; the cap is
-        // enforced here, and the request timeout bounds an endless body.
-        if body.len() > MAX_MANIFEST_BYTES {
-            return Err(ResolveError::TooLarge {
-                reference: shown,
-                size: body.len(),
-                limit: MAX_MANIFEST_BYTES,
-            });
-        }
-        // `oci-client` already compared the body with the header and the
-        // digest asked for; hash it again so the recorded digest is one we
-        // computed, whatever the library's rules become.
+        let answer = self.manifest(reference, Method::GET).await?;
+        let body = &answer.body;
         let digest = match reference.digest() {
             Some(wanted) => {
-                if !wanted.matches(&body) {
-                    return Err(tampered(&shown, wanted.to_string(), &body));
+                if !wanted.matches(body) {
+                    return Err(tampered(&shown, wanted.to_string(), body));
                 }
                 wanted.clone()
             }
-            None => Digest::sha256_of(&body),
+            None => Digest::sha256_of(body),
         };
-        if checked != digest.to_string() {
-            return Err(tampered(&shown, checked, &body));
+        if let Some(named) = header_digest(&answer, &shown)? {
+            if !named.matches(body) {
+                return Err(tampered(&shown, named.to_string(), body));
+            }
         }
-        let inspected = inspect(&body, &shown)?;
+        let inspected = inspect(body, &shown)?;
         Ok((digest, inspected))
     }
 
-    /// One request about `reference`: on its registry's connection,
-    /// authorized, under the timeout and the retry policy, with errors
-    /// explained in terms of where the credentials came from.
-    async fn request<T, F, Fut>(&self, reference: &Reference, send: F) -> Result<T, ResolveError>
-    where
-        F: Fn(Connection, oci_client::Reference) -> Fut,
-        Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
-    {
-        let registry = reference.domain();
-        let connection = self.clients.get(registry)?;
-        let target = to_oci(reference);
-        let (c, t, send) = (&connection, &target, &send);
-        self.call(registry, &reference.to_string(), move || async move {
-            c.authorized(t, || send(c.clone(), t.clone())).await
-        })
+    /// One manifest request (HEAD or GET) for `reference`, by digest when
+    /// it has one, else by tag, with every pinnable type accepted.
+    async fn manifest(
+        &self,
+        reference: &Reference,
+        method: Method,
+    ) -> Result<Answer, ResolveError> {
+        let target = match (reference.digest(), reference.tag()) {
+            (Some(digest), _) => digest.to_string(),
+            (None, Some(tag)) => tag.to_string(),
+            (None, None) => "latest".to_string(),
+        };
+        let path = format!("/v2/{}/manifests/{target}", reference.path());
+        let accept = MANIFEST_MEDIA_TYPES.join(", ");
+        self.request(
+            reference.domain(),
+            &Request {
+                method,
+                path: &path,
+                repository: reference.path(),
+                about: &reference.to_string(),
+                accept: Some(&accept),
+                cap: MAX_MANIFEST_BYTES,
+            },
+        )
         .await
-        .map_err(|e| connection.explain(e))
     }
 
-    /// One registry call under the timeout and the retry policy.
-    async fn call<T, F, Fut>(
+    /// One request to `registry`, on its transport, authorized, under the
+    /// timeout and the retry policy.
+    pub(crate) async fn request(
         &self,
         registry: &str,
-        reference: &str,
-        mut call: F,
-    ) -> Result<T, ResolveError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
-    {
+        request: &Request<'_>,
+    ) -> Result<Answer, ResolveError> {
         let config = self.clients.config();
         let timeout = config.request_timeout;
         config
             .retry
-            .run(reference, || {
-                let attempt = call();
-                async move {
-                    match tokio::time::timeout(timeout, attempt).await {
-                        Ok(Ok(value)) => Ok(value),
-                        Ok(Err(e)) => Err(match ResolveError::from_oci(e, registry, reference) {
-                            ResolveError::Timeout { registry, .. } => ResolveError::Timeout {
-                                registry,
-                                after: timeout,
-                            },
-                            other => other,
-                        }),
-                        Err(_) => Err(ResolveError::Timeout {
-                            registry: registry.to_string(),
-                            after: timeout,
-                        }),
-                    }
+            .run(request.about, || async {
+                let transport = self.clients.get(registry).await?;
+                match tokio::time::timeout(timeout, transport.send(request)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(ResolveError::Timeout {
+                        registry: registry.to_string(),
+                        after: timeout,
+                    }),
                 }
             })
             .await
@@ -282,6 +265,7 @@ impl Resolver {
                     registry: String::new(),
                     status: None,
                     message: "internal error: request was not run".to_string(),
+                    retry_after: None,
                 }),
             })
             .collect()
@@ -326,16 +310,19 @@ fn select_platforms(
         .collect())
 }
 
-fn to_oci(reference: &Reference) -> oci_client::Reference {
-    let registry = reference.domain().to_string();
-    let repository = reference.path().to_string();
-    match (reference.tag(), reference.digest()) {
-        (_, Some(digest)) => {
-            oci_client::Reference::with_digest(registry, repository, digest.to_string())
-        }
-        (Some(tag), None) => oci_client::Reference::with_tag(registry, repository, tag.to_string()),
-        (None, None) => oci_client::Reference::with_tag(registry, repository, "latest".to_string()),
-    }
+/// The digest the registry's `Docker-Content-Digest` header names, if it
+/// sends one; a header that is not a digest we can check is garbage.
+fn header_digest(answer: &Answer, shown: &str) -> Result<Option<Digest>, ResolveError> {
+    let Some(value) = answer.headers.get(DIGEST_HEADER) else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    Digest::parse(text.trim())
+        .map(Some)
+        .map_err(|e| ResolveError::InvalidManifest {
+            reference: shown.to_string(),
+            reason: format!("the registry named digest `{text}`: {e}"),
+        })
 }
 
 #[cfg(test)]

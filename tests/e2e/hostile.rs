@@ -59,6 +59,54 @@ fn rate_limits_with_retry_after_as_a_far_http_date_end_the_run_saying_how_long()
     assert!(said.contains("asked to be asked again in"), "{said}");
 }
 
+/// Runs `lock` against 429s carrying `retry_after`, and returns how long
+/// the client waited after the last 429 before asking again.
+fn wait_after_rate_limit(retry_after: &str) -> Duration {
+    let s = setup(Kind::OciIndex);
+    // Two: whichever request comes first (a ping is only a hint) and the
+    // manifest request itself.
+    s.proxy.set(Fault::Status {
+        code: 429,
+        retry_after: Some(retry_after.into()),
+        times: 2,
+    });
+    s.project.images(&["lock"]).expect_code(0);
+    let times = s.proxy.request_times();
+    assert!(times.len() >= 3, "{:?}", s.proxy.requests());
+    times[2].duration_since(times[1])
+}
+
+#[test]
+fn a_429_with_retry_after_2_seconds_is_retried_no_sooner_than_2_s_later() {
+    let waited = wait_after_rate_limit("2");
+    assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
+}
+
+#[test]
+fn a_429_with_retry_after_as_an_http_date_is_retried_no_sooner_than_it_says() {
+    // Whole seconds: 4 s ahead is at least 3 s once formatted.
+    let when = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(4));
+    let waited = wait_after_rate_limit(&when);
+    assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
+}
+
+/// A `Docker-Content-Digest` in sha512 that matches the body is a correct
+/// answer, not tampering: `lock` records the sha256 of the bytes and
+/// `verify`, whose HEAD then names a digest in another algorithm than the
+/// lock's, checks by hashing the body.
+#[test]
+fn a_correct_sha512_digest_header_is_accepted() {
+    let s = setup(Kind::OciManifest);
+    let served = s.reg.client().manifest("acme/api", "v1").expect("manifest");
+    s.proxy.set(Fault::Sha512DigestHeader);
+    s.project.images(&["lock"]).expect_code(0);
+    assert_eq!(
+        s.project.lock().images["api"].digest.to_string(),
+        images_testkit::sha256_digest(&served.body)
+    );
+    s.project.images(&["verify"]).expect_code(0);
+}
+
 #[test]
 fn bursts_of_502_and_503_are_retried_until_they_clear() {
     let s = setup(Kind::DockerManifestList);
@@ -199,6 +247,8 @@ fn a_manifest_over_4_mib_is_refused_and_nothing_is_written() {
     });
     let run = s.project.images(&["lock"]);
     assert_ne!(run.code, 0);
+    // The registry's answer cannot be used: could not check, not bad input.
+    run.expect_code(3);
     assert!(
         run.stderr.contains("over the 4194304 byte limit"),
         "{}",

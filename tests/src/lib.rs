@@ -27,6 +27,7 @@ mod http;
 mod layer;
 mod poison;
 mod proxy;
+mod redirector;
 mod registry;
 mod tls;
 mod token_server;
@@ -37,6 +38,7 @@ pub use fixture::{
     media_type, sha256_digest, Fixture, Kind, ACCEPT_ALL_MANIFESTS, DEFAULT_PLATFORMS,
 };
 pub use proxy::{Fault, FaultProxy};
+pub use redirector::HttpsRedirector;
 pub use registry::{find_on_path, Registry, RegistryOptions, MISSING_REGISTRY};
 pub use tls::{ServerTls, TestCa};
 pub use token_server::{Flaw, TokenAuth, TokenRequest, TokenServer, TOKEN_ISSUER, TOKEN_SERVICE};

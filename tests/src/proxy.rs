@@ -26,7 +26,9 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use sha2::Digest as _;
 
 /// How long the proxy waits on the upstream registry before giving up.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
@@ -107,6 +109,10 @@ pub enum Fault {
     },
     /// Manifest answers: relayed with `Content-Type` replaced by this.
     ContentType(String),
+    /// Manifest answers: `Docker-Content-Digest` names the body's sha512, a
+    /// correct digest in the other algorithm the spec allows. A HEAD is
+    /// relayed as a GET to learn the body, and answered without it.
+    Sha512DigestHeader,
 }
 
 /// A fault-injecting HTTP/1.1 proxy on a free 127.0.0.1 port, forwarding to
@@ -125,6 +131,8 @@ struct Shared {
     log: Mutex<Vec<String>>,
     /// The request heads behind `log`, one for one.
     heads: Mutex<Vec<Vec<(String, String)>>>,
+    /// When each request in `log` arrived, one for one.
+    times: Mutex<Vec<Instant>>,
     stopping: AtomicBool,
     /// Open client connections, to shut them down when the proxy stops.
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -166,6 +174,7 @@ impl FaultProxy {
             }),
             log: Mutex::new(Vec::new()),
             heads: Mutex::new(Vec::new()),
+            times: Mutex::new(Vec::new()),
             stopping: AtomicBool::new(false),
             connections: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
@@ -208,6 +217,12 @@ impl FaultProxy {
         lock(&self.shared.log).clone()
     }
 
+    /// When each request of [`requests`](Self::requests) arrived, one for
+    /// one: to check how long a client waited before trying again.
+    pub fn request_times(&self) -> Vec<Instant> {
+        lock(&self.shared.times).clone()
+    }
+
     /// For every request seen so far (as in [`requests`](Self::requests)),
     /// the value of its header `name` (case-insensitive), if it had one:
     /// e.g. which requests carried an `Authorization`.
@@ -236,6 +251,7 @@ impl FaultProxy {
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
         lock(&self.shared.heads).clear();
+        lock(&self.shared.times).clear();
     }
 }
 
@@ -302,11 +318,13 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
             !request.connection_has("close")
         };
         {
-            // Both logs under one order of locking, so they stay aligned.
+            // The logs under one order of locking, so they stay aligned.
             let mut log = lock(&shared.log);
             let mut heads = lock(&shared.heads);
+            let mut times = lock(&shared.times);
             log.push(format!("{method} {target}"));
             heads.push(request.headers.clone());
+            times.push(Instant::now());
         }
         let manifest = target.contains("/manifests/");
         let is_head = method.eq_ignore_ascii_case("HEAD");
@@ -329,7 +347,17 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
                 let _ = client.shutdown(Shutdown::Both);
                 return Ok(());
             }
-            Plan::Relay(fault) => match relay(shared, &request, &body, &method) {
+            Plan::Relay(fault) => match relay(
+                shared,
+                &request,
+                &body,
+                // To name the body's sha512 in a HEAD answer, ask for the body.
+                if fault == Fault::Sha512DigestHeader && manifest && is_head {
+                    "GET"
+                } else {
+                    &method
+                },
+            ) {
                 Ok((head, body)) => (head, body, fault),
                 // What a gateway answers when the registry is down or broke
                 // off: the client sees a 502, as behind a real proxy.
@@ -378,6 +406,10 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
             }
             Fault::DropDigestHeader if manifest => head.remove("docker-content-digest"),
             Fault::ContentType(content_type) if manifest => head.set("Content-Type", content_type),
+            Fault::Sha512DigestHeader if manifest && http::status_code(&head) == 200 => {
+                let sha512 = hex::encode(sha2::Sha512::digest(&body));
+                head.set("Docker-Content-Digest", &format!("sha512:{sha512}"));
+            }
             Fault::Slow { delay_ms } => std::thread::sleep(Duration::from_millis(*delay_ms)),
             Fault::Truncate if get_manifest => {
                 client.write_all(&head.to_bytes())?;
@@ -516,6 +548,10 @@ fn relay(
     upstream.set_read_timeout(Some(UPSTREAM_TIMEOUT))?;
     upstream.set_write_timeout(Some(UPSTREAM_TIMEOUT))?;
     let mut head = request.clone();
+    // `method` may differ from the client's (see `Fault::Sha512DigestHeader`).
+    if let Some((_, rest)) = request.start.split_once(' ') {
+        head.start = format!("{method} {rest}");
+    }
     for name in [
         "connection",
         "keep-alive",

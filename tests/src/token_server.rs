@@ -64,6 +64,10 @@ pub enum Flaw {
     WrongScope,
     /// `exp` and `expires_in` already in the past.
     Expired,
+    /// No token: a 500 whose body echoes the request's `Authorization`
+    /// header and form, as a broken endpoint's debug page does. Whatever
+    /// the client logs of it leaks the credentials.
+    EchoCredentials,
 }
 
 /// One request the token server answered (or refused).
@@ -323,6 +327,16 @@ fn answer(shared: &Shared, head: &Head, body: &[u8]) -> (u16, serde_json::Value)
         }
     };
     let flaw = lock(&shared.flaws).pop_front();
+    if flaw == Some(Flaw::EchoCredentials) {
+        lock(&shared.requests).push(request);
+        return (
+            500,
+            serde_json::json!({"error": "internal", "request": {
+                "authorization": head.get("authorization"),
+                "form": String::from_utf8_lossy(body),
+            }}),
+        );
+    }
     let token = sign(shared, user.as_deref().unwrap_or(""), &scopes, flaw);
     request.granted = true;
     lock(&shared.requests).push(request);

@@ -113,6 +113,14 @@ pub enum Fault {
     /// correct digest in the other algorithm the spec allows. A HEAD is
     /// relayed as a GET to learn the body, and answered without it.
     Sha512DigestHeader,
+    /// `GET …/tags/list` answers: the registry's list, sorted and cut into
+    /// pages of `per_page` after the `last` the request names, with
+    /// `Link: <…?n=…&last=…>; rel="next"` while more remain, as Docker Hub
+    /// and distribution 3 page (2.8 sends every tag at once).
+    PageTags {
+        /// Tags per page.
+        per_page: usize,
+    },
 }
 
 /// A fault-injecting HTTP/1.1 proxy on a free 127.0.0.1 port, forwarding to
@@ -398,6 +406,12 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
             }
         }
 
+        if let Fault::PageTags { per_page } = &fault {
+            if target.contains("/tags/list") && http::status_code(&head) == 200 {
+                body = page_tags(&mut head, &body, &target, *per_page);
+                head.set("Content-Length", &body.len().to_string());
+            }
+        }
         let get_manifest = manifest && !is_head && !body.is_empty();
         match &fault {
             Fault::TamperBody if get_manifest => tamper(&mut body),
@@ -591,6 +605,40 @@ fn relay(
         let body = http::read_response_body(&mut reader, &answer, method)?;
         return Ok((answer, body));
     }
+}
+
+/// One page of a tag list: the tags after `last=` in `target`, sorted,
+/// at most `per_page`, with a `Link` to the next page when more remain.
+fn page_tags(head: &mut Head, body: &[u8], target: &str, per_page: usize) -> Vec<u8> {
+    let Ok(mut list) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    let mut tags: Vec<String> = list["tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.sort();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let last = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("last="))
+        .unwrap_or("");
+    let rest: Vec<String> = tags.into_iter().filter(|t| t.as_str() > last).collect();
+    let page: Vec<String> = rest.iter().take(per_page).cloned().collect();
+    if rest.len() > page.len() {
+        if let Some(end) = page.last() {
+            head.headers.push((
+                "Link".into(),
+                format!("<{path}?n={per_page}&last={end}>; rel=\"next\""),
+            ));
+        }
+    }
+    list["tags"] = serde_json::json!(page);
+    list.to_string().into_bytes()
 }
 
 /// Changes one hex digit, preferably inside the last digest of a manifest,

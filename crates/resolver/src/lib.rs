@@ -23,12 +23,14 @@
 //! ```
 
 mod auth;
+mod blob;
 mod challenge;
 mod client;
 mod error;
 mod media_type;
 mod resolve;
 mod retry;
+mod tags;
 mod token;
 mod token_sharing;
 mod transport;

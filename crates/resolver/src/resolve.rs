@@ -32,7 +32,7 @@ pub struct Resolved {
 /// Resolves references against registries. Cheap to share behind an `Arc`;
 /// all methods take `&self`.
 pub struct Resolver {
-    clients: Clients,
+    pub(crate) clients: Clients,
 }
 
 impl Resolver {

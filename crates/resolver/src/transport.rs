@@ -47,6 +47,9 @@ pub(crate) struct Request<'a> {
 pub(crate) struct Answer {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The URL that answered, after redirects: what a relative `Link`
+    /// header is relative to.
+    pub url: Url,
 }
 
 /// Everything known about talking to one registry; shared by all requests
@@ -155,6 +158,15 @@ impl Registry {
             registry: self.name.clone(),
             credentials: self.source.clone(),
         }
+    }
+
+    /// The path and query of `url` when it is on this registry (same
+    /// scheme, host and port), for following a `Link` header.
+    pub(crate) fn own_path(&self, url: &Url) -> Option<String> {
+        (url.origin() == self.base.origin()).then(|| match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        })
     }
 
     fn url(&self, path: &str) -> Result<Url, ResolveError> {
@@ -447,12 +459,13 @@ impl Registry {
         let status = answer.status();
         if status.is_success() {
             let headers = answer.headers().clone();
+            let url = answer.url().clone();
             let body = if request.method == Method::HEAD {
                 Vec::new()
             } else {
                 read_capped(answer, request.cap, &self.name, self.timeout, request.about).await?
             };
-            return Ok(Answer { headers, body });
+            return Ok(Answer { headers, body, url });
         }
         let headers = answer.headers().clone();
         let message = if request.method == Method::HEAD {

@@ -231,3 +231,33 @@ fn a_plain_http_realm_named_by_an_https_registry_gets_no_credentials() {
     assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
     assert!(project.lock_bytes().is_empty(), "nothing written");
 }
+
+/// A registry that offers HTTP/2 by ALPN gets every request of a run over
+/// it (so requests share one connection and handshake); the registry's own
+/// access log names the protocol of each request.
+#[test]
+fn requests_to_a_tls_registry_use_http2() {
+    let ca = TestCa::new("private CA").expect("CA");
+    let registry = Registry::start_with(RegistryOptions {
+        tls: Some(ca.server_files().expect("server certificate")),
+        access_log: true,
+        ..Default::default()
+    })
+    .expect("start the TLS registry");
+    push_api(&registry);
+    let addr = registry.addr();
+    let project = project(&addr, &ca_table(&addr, &ca));
+    images_env(&project, &["lock"], &[]).expect_code(0);
+    images_env(&project, &["verify"], &[]).expect_code(0);
+    let log = registry.log();
+    let ours: Vec<&str> = log.lines().filter(|l| l.contains("images/")).collect();
+    assert!(
+        ours.iter().any(|l| l.contains("/manifests/")),
+        "no request of ours in the access log:\n{log}"
+    );
+    assert!(
+        ours.iter().all(|l| l.contains("HTTP/2.0")),
+        "not all over HTTP/2:\n{}",
+        ours.join("\n")
+    );
+}

@@ -32,6 +32,10 @@ pub struct ResolverConfig {
     pub retry: RetryPolicy,
     /// How many requests may be in flight at once.
     pub jobs: usize,
+    /// How many of them may go to one registry at once. Over HTTP/2 they
+    /// share one connection; the bound keeps one registry from taking
+    /// every slot and spares a registry's rate limiter.
+    pub jobs_per_registry: usize,
     /// Credentials per registry; anonymous where it has none.
     pub credentials: CredentialStore,
 }
@@ -43,6 +47,7 @@ impl Default for ResolverConfig {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             jobs: 16,
+            jobs_per_registry: 32,
             credentials: CredentialStore::default(),
         }
     }
@@ -108,6 +113,9 @@ impl Clients {
         let settings = self.config.registries.get(registry);
         let plain_http = uses_plain_http(registry, settings);
         let timeout = self.config.request_timeout;
+        // HTTP/2 where the registry offers it by ALPN (TLS): every request
+        // in flight shares one connection and handshake. Plain HTTP stays
+        // HTTP/1.1 (no prior knowledge), with a pool of connections.
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("images/", env!("CARGO_PKG_VERSION")))
             // Redirects are followed by hand (see `transport`): the rules
@@ -141,6 +149,7 @@ impl Clients {
             source: found.source,
             timeout,
             insecure: Arc::clone(&self.insecure),
+            in_flight: self.config.jobs_per_registry.max(1),
         }))
     }
 }

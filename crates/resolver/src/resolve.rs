@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::stream::{self, StreamExt};
 use images_lockfile::{Digest, Platform, PlatformManifest, Reference};
@@ -33,6 +34,8 @@ pub struct Resolved {
 /// all methods take `&self`.
 pub struct Resolver {
     pub(crate) clients: Clients,
+    /// Manifest GETs sent (Docker Hub counts them against the pull quota).
+    manifest_gets: AtomicUsize,
 }
 
 impl Resolver {
@@ -40,7 +43,14 @@ impl Resolver {
     pub fn new(config: ResolverConfig) -> Result<Resolver, ResolveError> {
         Ok(Resolver {
             clients: Clients::new(config),
+            manifest_gets: AtomicUsize::new(0),
         })
+    }
+
+    /// How many manifest GETs this resolver has sent so far (HEADs are not
+    /// counted: Docker Hub's pull quota counts GETs only).
+    pub fn manifest_gets(&self) -> usize {
+        self.manifest_gets.load(Ordering::Relaxed)
     }
 
     /// The settings this resolver was made with.
@@ -67,6 +77,44 @@ impl Resolver {
             media_type: inspected.media_type,
             manifests,
         })
+    }
+
+    /// Re-resolves a tag that was locked to `locked`: a HEAD first, and a
+    /// GET (hashed, as [`Resolver::resolve`]) only when the tag names
+    /// another digest now. `Ok(None)` when it still names `locked`, which
+    /// was hashed and trusted when it was locked: nothing to fetch again,
+    /// and no pull counted against Docker Hub's quota.
+    pub async fn refresh(
+        &self,
+        reference: &Reference,
+        platforms: &[Platform],
+        locked: &Digest,
+    ) -> Result<Option<Resolved>, ResolveError> {
+        if &self.head_digest(reference).await? == locked {
+            return Ok(None);
+        }
+        self.resolve(reference, platforms).await.map(Some)
+    }
+
+    /// [`Resolver::resolve`] for entries without a locked digest and
+    /// [`Resolver::refresh`] for those with one, many at a time as
+    /// [`Resolver::resolve_many_with_progress`] does.
+    pub async fn refresh_many_with_progress(
+        &self,
+        requests: &[(Reference, Vec<Platform>, Option<Digest>)],
+        progress: &(dyn Fn() + Sync),
+    ) -> Vec<Result<Option<Resolved>, ResolveError>> {
+        self.run_deduplicated(
+            requests,
+            |(reference, platforms, locked)| async move {
+                match locked {
+                    Some(locked) => self.refresh(reference, platforms, locked).await,
+                    None => self.resolve(reference, platforms).await.map(Some),
+                }
+            },
+            progress,
+        )
+        .await
     }
 
     /// Resolves many references with at most `jobs` requests in flight;
@@ -173,6 +221,9 @@ impl Resolver {
         };
         let path = format!("/v2/{}/manifests/{target}", reference.path());
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
+        if method == Method::GET {
+            self.manifest_gets.fetch_add(1, Ordering::Relaxed);
+        }
         self.request(
             reference.domain(),
             &Request {

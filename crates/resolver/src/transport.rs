@@ -72,6 +72,8 @@ pub(crate) struct Registry {
     tokens: Mutex<HashMap<String, Arc<OnceCell<Token>>>>,
     /// Whether one token serves every repository here.
     shared: SharedToken,
+    /// The per-registry bound on requests in flight.
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// The authorization one request was sent with, to tell it from a later one.
@@ -90,6 +92,8 @@ pub(crate) struct Endpoint {
     pub source: Option<String>,
     pub timeout: Duration,
     pub insecure: Arc<Vec<String>>,
+    /// How many requests may be in flight to it at once.
+    pub in_flight: usize,
 }
 
 impl Registry {
@@ -105,6 +109,7 @@ impl Registry {
             access: OnceCell::new(),
             tokens: Mutex::new(HashMap::new()),
             shared: SharedToken::default(),
+            in_flight: tokio::sync::Semaphore::new(endpoint.in_flight),
         }
     }
 
@@ -112,6 +117,8 @@ impl Registry {
     /// token revoked, expired early, or for too small a scope) authorizes
     /// once more, by the challenge that came with it, and tries again.
     pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Answer, ResolveError> {
+        // Never closed, so acquiring only waits; the permit ends with the request.
+        let _permit = self.in_flight.acquire().await.ok();
         let url = self.url(request.path)?;
         let mut authorization = self.authorize(request.repository, None).await?;
         let mut again = false;

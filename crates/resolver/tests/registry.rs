@@ -97,3 +97,38 @@ fn blob_returns_the_bytes_of_a_digest_and_refuses_a_missing_one() {
     let err = block(resolver.blob(&image, &absent, 1024)).expect_err("absent");
     assert!(matches!(err, ResolveError::NotFound { .. }), "{err:?}");
 }
+
+/// Requests in flight to one registry, as the proxy in front of it saw
+/// them, when 8 tags are resolved 8 at a time under `per_registry`.
+fn most_in_flight(per_registry: usize) -> u64 {
+    let (registry, tags) = registry_with_tags(8);
+    let proxy = FaultProxy::start(&registry.addr()).expect("start proxy");
+    // Slow answers, so requests overlap whatever the machine's speed.
+    proxy.set(Fault::Slow { delay_ms: 150 });
+    let resolver = Resolver::new(ResolverConfig {
+        jobs: 8,
+        jobs_per_registry: per_registry,
+        ..ResolverConfig::default()
+    })
+    .expect("resolver");
+    let requests: Vec<_> = tags
+        .iter()
+        .map(|t| {
+            (
+                reference(&format!("{}/acme/api:{t}", proxy.addr())),
+                Vec::new(),
+            )
+        })
+        .collect();
+    for result in block(resolver.resolve_many(&requests)) {
+        result.expect("resolved");
+    }
+    proxy.max_in_flight()
+}
+
+#[test]
+fn requests_to_one_registry_are_bounded_per_registry() {
+    assert!(most_in_flight(2) <= 2);
+    // The bound, not the workload, is what held it there.
+    assert!(most_in_flight(8) > 2);
+}

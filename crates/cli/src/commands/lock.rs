@@ -89,6 +89,12 @@ pub fn lock_project(
             (EntryStatus::Locked, Some(locked)) if !forced.contains(&spec.name) => {
                 new.images.insert(spec.name.clone(), locked.clone());
             }
+            // `--update` of an entry that is up to date: asked by HEAD, and
+            // fetched only if the tag moved.
+            (EntryStatus::Locked, Some(locked)) => {
+                plan.resolve
+                    .push((spec, spec.reference.clone(), Some(locked.clone())));
+            }
             // Only the options changed: the pin stays. A new `mutable` flag
             // needs no registry at all; new `platforms` are read from the
             // locked digest, not the tag, so the tag cannot move under it.
@@ -101,14 +107,14 @@ pub fn lock_project(
                     new.images.insert(spec.name.clone(), kept);
                 } else {
                     let pinned = spec.reference.with_digest(locked.digest.clone());
-                    plan.resolve.push((spec, pinned));
+                    plan.resolve.push((spec, pinned, None));
                 }
             }
             (state, _) => {
                 if state == EntryStatus::Unlocked {
                     plan.added.push(spec.name.clone());
                 }
-                plan.resolve.push((spec, spec.reference.clone()));
+                plan.resolve.push((spec, spec.reference.clone(), None));
             }
         }
     }
@@ -130,25 +136,49 @@ pub fn lock_project(
         let requests: Vec<_> = plan
             .resolve
             .iter()
-            .map(|(spec, reference)| (reference.clone(), spec.platforms.clone()))
+            .map(|(spec, reference, locked)| {
+                (
+                    reference.clone(),
+                    spec.platforms.clone(),
+                    locked.as_ref().map(|l| l.digest.clone()),
+                )
+            })
             .collect();
         printer.status(&format!("Resolving {} image(s)", requests.len()));
         let progress = Progress::new(requests.len(), "Resolving", printer.quiet);
         let results = crate::interrupt::block_on(
             &super::runtime()?,
-            resolver.resolve_many_with_progress(&requests, &|| progress.tick()),
+            resolver.refresh_many_with_progress(&requests, &|| progress.tick()),
             &format!("{LOCK_FILE} was not changed"),
         );
         progress.finish();
         let results = results?;
+        tracing::debug!(
+            "{} manifest GET(s) for {} image(s)",
+            resolver.manifest_gets(),
+            requests.len()
+        );
         let mut failures = Vec::new();
-        for ((spec, _), result) in plan.resolve.iter().zip(results) {
-            match result {
-                Ok(resolved) => {
+        for ((spec, _, locked), result) in plan.resolve.iter().zip(results) {
+            match (result, locked) {
+                (Ok(Some(resolved)), _) => {
                     new.images
                         .insert(spec.name.clone(), locked_entry(spec, resolved));
                 }
-                Err(e) => failures.push((spec.name.clone(), e)),
+                // The tag still names the locked digest.
+                (Ok(None), Some(locked)) => {
+                    new.images.insert(spec.name.clone(), locked.clone());
+                }
+                (Ok(None), None) => failures.push((
+                    spec.name.clone(),
+                    images_resolver::ResolveError::Registry {
+                        registry: spec.reference.domain().to_string(),
+                        status: None,
+                        message: "internal error: nothing resolved".into(),
+                        retry_after: None,
+                    },
+                )),
+                (Err(e), _) => failures.push((spec.name.clone(), e)),
             }
         }
         if !failures.is_empty() {
@@ -185,9 +215,11 @@ pub fn lock_project(
 
 #[derive(Default)]
 struct Plan<'a> {
-    /// Entries to resolve, with the reference to ask for: the tag, or the
-    /// locked digest when only the platforms changed.
-    resolve: Vec<(&'a ImageSpec, Reference)>,
+    /// Entries to resolve, with the reference to ask for (the tag, or the
+    /// locked digest when only the platforms changed) and, for `--update`
+    /// of an up-to-date entry, its lock entry to keep if the tag has not
+    /// moved.
+    resolve: Vec<(&'a ImageSpec, Reference, Option<LockedImage>)>,
     added: Vec<String>,
     removed: Vec<String>,
 }
@@ -236,7 +268,7 @@ fn out_of_date(plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
     let changed: Vec<&str> = plan
         .resolve
         .iter()
-        .map(|(spec, _)| spec.name.as_str())
+        .map(|(spec, _, _)| spec.name.as_str())
         .chain(
             new.images
                 .iter()

@@ -28,6 +28,7 @@ mod challenge;
 mod client;
 mod error;
 mod media_type;
+mod referrers;
 mod resolve;
 mod retry;
 mod tags;
@@ -43,6 +44,7 @@ pub use media_type::{
     DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, OCI_INDEX,
     OCI_MANIFEST,
 };
+pub use referrers::Referrer;
 pub use resolve::{Resolved, Resolver};
 pub use retry::RetryPolicy;
 pub use verify::{Finding, FindingKind};

@@ -132,3 +132,58 @@ fn requests_to_one_registry_are_bounded_per_registry() {
     // The bound, not the workload, is what held it there.
     assert!(most_in_flight(8) > 2);
 }
+
+/// Distribution 2.8 has no referrers API (404): the tag-schema fallback,
+/// an OCI index tagged `sha256-<hex of the subject>`, is read instead.
+#[test]
+fn referrers_fall_back_to_the_tag_schema_and_none_is_an_empty_list() {
+    let registry = Registry::start().expect("start the registry");
+    let subject = registry
+        .push("acme/api", "v1", &Fixture::new(Kind::OciManifest, "api"))
+        .expect("push");
+    let signature = registry
+        .push(
+            "acme/api",
+            "sig",
+            &Fixture::new(Kind::OciManifest, "signature"),
+        )
+        .expect("push");
+    let size = Fixture::new(Kind::OciManifest, "signature")
+        .manifest()
+        .len();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": signature.digest,
+            "size": size,
+            "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        }],
+    })
+    .to_string();
+    let subject_digest = Digest::parse(&subject.digest).expect("digest");
+    registry
+        .client()
+        .put_raw_manifest(
+            "acme/api",
+            &subject.digest.replacen(':', "-", 1),
+            "application/vnd.oci.image.index.v1+json",
+            index.as_bytes(),
+        )
+        .expect("push the referrers index");
+    let image = reference(&format!("{}/acme/api:v1", registry.addr()));
+    let resolver = Resolver::new(ResolverConfig::default()).expect("resolver");
+    let found = block(resolver.referrers(&image, &subject_digest)).expect("referrers");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].digest.to_string(), signature.digest);
+    assert_eq!(
+        found[0].artifact_type.as_deref(),
+        Some("application/vnd.dev.sigstore.bundle.v0.3+json")
+    );
+    let unsigned = Digest::parse(&signature.digest).expect("digest");
+    assert_eq!(
+        block(resolver.referrers(&image, &unsigned)).expect("referrers"),
+        Vec::new()
+    );
+}

@@ -24,6 +24,7 @@ mod client;
 mod demo;
 mod fixture;
 mod http;
+mod latency;
 mod layer;
 mod poison;
 mod proxy;
@@ -37,6 +38,7 @@ pub use demo::{push_demo, DemoImage, DEMO_IMAGES, DEMO_REGISTRY};
 pub use fixture::{
     media_type, sha256_digest, Fixture, Kind, ACCEPT_ALL_MANIFESTS, DEFAULT_PLATFORMS,
 };
+pub use latency::LatencyProxy;
 pub use proxy::{Fault, FaultProxy};
 pub use redirector::HttpsRedirector;
 pub use registry::{find_on_path, Registry, RegistryOptions, MISSING_REGISTRY};

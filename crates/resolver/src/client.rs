@@ -33,8 +33,9 @@ pub struct ResolverConfig {
     /// How many requests may be in flight at once.
     pub jobs: usize,
     /// How many of them may go to one registry at once. Over HTTP/2 they
-    /// share one connection; the bound keeps one registry from taking
-    /// every slot and spares a registry's rate limiter.
+    /// share one connection, whose servers commonly allow 100 or more
+    /// streams at once; the bound keeps one registry from taking every
+    /// slot and spares a registry's rate limiter.
     pub jobs_per_registry: usize,
     /// Credentials per registry; anonymous where it has none.
     pub credentials: CredentialStore,
@@ -47,7 +48,7 @@ impl Default for ResolverConfig {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             jobs: 16,
-            jobs_per_registry: 32,
+            jobs_per_registry: 100,
             credentials: CredentialStore::default(),
         }
     }

@@ -29,7 +29,8 @@ pub struct LatencyProxy {
 struct Shared {
     addr: String,
     upstream: String,
-    delay: Duration,
+    /// The delay each way, in microseconds; changeable while running.
+    delay_us: Arc<AtomicU64>,
     connections: AtomicU64,
     stopping: AtomicBool,
 }
@@ -46,7 +47,7 @@ impl LatencyProxy {
                 .context("reading the latency proxy's address")?
                 .to_string(),
             upstream: upstream.to_string(),
-            delay,
+            delay_us: Arc::new(AtomicU64::new(micros(delay))),
             connections: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         });
@@ -69,8 +70,8 @@ impl LatencyProxy {
                         let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) else {
                             continue;
                         };
-                        delay_line(client, s, shared.delay);
-                        delay_line(server, c, shared.delay);
+                        delay_line(client, s, Arc::clone(&shared.delay_us));
+                        delay_line(server, c, Arc::clone(&shared.delay_us));
                     }
                 })
                 .context("starting the latency proxy thread")?
@@ -84,6 +85,12 @@ impl LatencyProxy {
     /// `127.0.0.1:PORT`: where the client under test connects.
     pub fn addr(&self) -> String {
         self.shared.addr.clone()
+    }
+
+    /// Changes the delay for every chunk read from now on (e.g. none while
+    /// a benchmark sets up, then the link it measures).
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.delay_us.store(micros(delay), Ordering::SeqCst);
     }
 
     /// Connections accepted so far.
@@ -102,15 +109,20 @@ impl Drop for LatencyProxy {
     }
 }
 
-/// Copies `from` to `to`, each chunk `delay` after it was read; at the end
-/// of `from`, shuts down writing to `to`.
-fn delay_line(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+fn micros(delay: Duration) -> u64 {
+    u64::try_from(delay.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Copies `from` to `to`, each chunk `delay_us` after it was read; at the
+/// end of `from`, shuts down writing to `to`.
+fn delay_line(mut from: TcpStream, mut to: TcpStream, delay_us: Arc<AtomicU64>) {
     let (send, receive) = mpsc::channel::<(Instant, Vec<u8>)>();
     let reader = std::thread::Builder::new()
         .name("latency-read".into())
         .spawn(move || {
             let mut buffer = vec![0u8; 64 * 1024];
             while let Ok(n) = from.read(&mut buffer) {
+                let delay = Duration::from_micros(delay_us.load(Ordering::SeqCst));
                 if n == 0
                     || send
                         .send((Instant::now() + delay, buffer[..n].to_vec()))

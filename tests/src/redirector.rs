@@ -25,8 +25,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::http::{self, Head};
 use crate::poison::lock;
@@ -52,17 +50,7 @@ impl HttpsRedirector {
     /// Serves TLS with `tls`'s certificate, redirecting to `to` (scheme and
     /// authority, e.g. `http://127.0.0.1:PORT`).
     pub fn start(tls: &ServerTls, to: &str) -> anyhow::Result<HttpsRedirector> {
-        let certificates = CertificateDer::pem_file_iter(&tls.certificate)
-            .context("reading the server certificate")?
-            .collect::<Result<Vec<_>, _>>()
-            .context("parsing the server certificate")?;
-        let key = PrivateKeyDer::from_pem_file(&tls.key).context("reading the server key")?;
-        let config = Arc::new(
-            rustls::ServerConfig::builder()
-                .with_no_client_auth()
-                .with_single_cert(certificates, key)
-                .context("making the TLS server config")?,
-        );
+        let config = tls.rustls_config()?;
         let listener =
             TcpListener::bind("127.0.0.1:0").context("binding the redirector to 127.0.0.1")?;
         let shared = Arc::new(Shared {

@@ -140,11 +140,7 @@ impl FakeHelper {
 
     /// PATH with the helper's directory first.
     fn path_env(&self) -> std::ffi::OsString {
-        let mut dirs = vec![self.dir.path().to_path_buf()];
-        dirs.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
-        std::env::join_paths(dirs).expect("join PATH")
+        path_with(self.dir.path())
     }
 
     /// The server names the helper was asked about, one per call.
@@ -577,4 +573,209 @@ fn assert_no_secret(run: &Run, secrets: &[&str]) {
             run.stderr.replace(secret, "[SECRET]")
         );
     }
+}
+
+/// An `identitytoken` is a refresh token: it is traded at the realm by the
+/// OAuth2 form (`POST`, `grant_type=refresh_token`), the only way this
+/// token server takes it; sent to the registry as a bearer token, it is
+/// refused.
+#[test]
+fn an_identity_token_is_traded_for_access_tokens_at_the_realm() {
+    const REFRESH: &str = "refresh-Hk3-never-print-me";
+    let server =
+        TokenServer::start_with(Some((USER.into(), PASSWORD.into())), Some(REFRESH.into()))
+            .expect("start the token server");
+    let registry = token_registry(&server);
+    let (project, digest) = api_project(&registry);
+    write_docker_config(
+        &project,
+        &serde_json::json!({"auths": {registry.addr(): {"identitytoken": REFRESH}}}),
+    );
+    server.clear_requests();
+    expect_locked_and_verified(&project, &digest, &[]);
+    let requests = server.requests();
+    assert!(!requests.is_empty(), "no token was asked for");
+    assert!(
+        requests.iter().all(|r| r.method == "POST" && r.granted),
+        "{requests:#?}"
+    );
+    let run = images_env(&project, &["lock", "--update", "-vv"], &[]);
+    run.expect_code(0);
+    assert_no_secret(&run, &[REFRESH]);
+}
+
+/// PATH with `dir` first, where a test's credential helper is.
+fn path_with(dir: &std::path::Path) -> std::ffi::OsString {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).expect("join PATH")
+}
+
+/// A `docker-credential-hang` that records its pid and never answers.
+fn hanging_helper() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("helper.pid");
+    let script = format!(
+        "#!/bin/sh\necho $$ > '{}'\nexec sleep 120\n",
+        pid_file.display()
+    );
+    let path = dir.path().join("docker-credential-hang");
+    std::fs::write(&path, script).expect("write helper");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod helper");
+    (dir, pid_file)
+}
+
+/// `images ARGS` with the hanging helper on PATH, as a child to signal.
+fn spawn_with_hanging_helper(
+    project: &Project,
+    helper_dir: &std::path::Path,
+    args: &[&str],
+) -> std::process::Child {
+    project
+        .command(args)
+        .env("XDG_CONFIG_HOME", project.docker_config_dir())
+        .env("PATH", path_with(helper_dir))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn images")
+}
+
+/// Waits for `child` to end by itself, for at most a minute (a liveness
+/// bound, not a timing target); kills it and fails the test otherwise.
+fn ends_by_itself(mut child: std::process::Child, what: &str) -> Run {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("wait for images").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("images still running a minute after {what}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Run::from(child.wait_with_output().expect("output of images"))
+}
+
+/// Whether the process whose pid is in `pid_file` is gone (given a few
+/// seconds to be reaped).
+fn helper_is_gone(pid_file: &std::path::Path) -> bool {
+    let pid = std::fs::read_to_string(pid_file).expect("the helper ran");
+    let proc = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    for _ in 0..100 {
+        let state = std::fs::read_to_string(proc.join("status")).unwrap_or_default();
+        if !proc.exists() || state.contains("State:\tZ") {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+fn hanging_helper_project() -> (Registry, Project) {
+    let registry = basic_registry();
+    let (project, _) = api_project(&registry);
+    write_docker_config(
+        &project,
+        &serde_json::json!({"credHelpers": {registry.addr(): "hang"}}),
+    );
+    (registry, project)
+}
+
+#[test]
+fn a_hanging_credential_helper_is_stopped_at_the_timeout() {
+    let (_registry, project) = hanging_helper_project();
+    let (dir, pid_file) = hanging_helper();
+    let child = spawn_with_hanging_helper(&project, dir.path(), &["lock", "--timeout", "2"]);
+    let run = ends_by_itself(child, "its --timeout 2");
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("docker-credential-hang") && run.stderr.contains("within 2s"),
+        "{}",
+        run.stderr
+    );
+    assert!(helper_is_gone(&pid_file), "the helper was left running");
+    assert!(project.lock_bytes().is_empty(), "nothing written");
+}
+
+#[test]
+fn a_hanging_credential_helper_is_stopped_by_ctrl_c_with_exit_130() {
+    let (_registry, project) = hanging_helper_project();
+    let (dir, pid_file) = hanging_helper();
+    let child = spawn_with_hanging_helper(&project, dir.path(), &["lock"]);
+    // Ctrl-C once the helper hangs.
+    for _ in 0..600 {
+        if pid_file.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(pid_file.exists(), "the helper never ran");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let run = ends_by_itself(child, "Ctrl-C");
+    run.expect_code(130);
+    assert!(helper_is_gone(&pid_file), "the helper was left running");
+    assert!(project.lock_bytes().is_empty(), "nothing written");
+}
+
+/// A helper that fails may print the secret on stderr (a debug line, a
+/// dumped request): it is never shown.
+#[test]
+fn a_failing_credential_helper_s_stderr_is_not_shown() {
+    let registry = basic_registry();
+    let (project, _) = api_project(&registry);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("docker-credential-leaky");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\necho 'debug: password={PASSWORD}' >&2\nexit 1\n"),
+    )
+    .expect("write helper");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod helper");
+    write_docker_config(
+        &project,
+        &serde_json::json!({"credHelpers": {registry.addr(): "leaky"}}),
+    );
+    let joined = path_with(dir.path());
+    for verbosity in ["-v", "-vv"] {
+        let run = images_env(
+            &project,
+            &["lock", verbosity],
+            &[("PATH", joined.as_os_str())],
+        );
+        run.expect_code(3);
+        assert!(
+            run.stderr.contains("docker-credential-leaky"),
+            "{}",
+            run.stderr
+        );
+        assert_no_secret(&run, &[PASSWORD]);
+    }
+}
+
+/// A broken token endpoint that echoes the request (its `Authorization`
+/// header) in its error body: the body is never logged or shown, at any
+/// `-v`.
+#[test]
+fn a_token_endpoint_s_error_body_is_never_printed() {
+    let TokenSetup {
+        server,
+        registry: _registry,
+        project,
+        ..
+    } = token_setup();
+    server.flaw_next(Flaw::EchoCredentials, 1000);
+    for verbosity in ["-v", "-vv"] {
+        let run = images_env(&project, &["lock", verbosity], &[]);
+        run.expect_code(3);
+        assert_no_secret(&run, &[PASSWORD, &basic_auth_value(USER, PASSWORD)]);
+    }
+    assert!(
+        server.requests().iter().any(|r| r.user.is_some()),
+        "the credentials reached the token endpoint: {:#?}",
+        server.requests()
+    );
 }

@@ -5,7 +5,9 @@
 
 use std::ffi::OsStr;
 
-use images_testkit::{Fixture, Kind, Registry, RegistryOptions, TestCa};
+use images_testkit::{
+    FaultProxy, Fixture, HttpsRedirector, Kind, Registry, RegistryOptions, TestCa, TokenServer,
+};
 
 use crate::auth::images_env;
 use crate::support::Project;
@@ -150,4 +152,112 @@ fn insecure_and_ca_together_are_refused_as_bad_input() {
     let run = images_env(&project, &["lock"], &[]);
     run.expect_code(2);
     assert!(run.stderr.contains("insecure"), "{}", run.stderr);
+}
+
+/// An HTTPS registry that redirects its manifests to plain HTTP hands the
+/// moment of trust to anyone on the way: the redirect is refused (exit 3),
+/// the plain-HTTP side is never asked, nothing is written.
+#[test]
+fn a_redirect_from_https_to_plain_http_is_refused_with_exit_3() {
+    let registry = Registry::start().expect("start the registry");
+    push_api(&registry);
+    // The plain side serves the real manifest: following would lock it.
+    let plain = FaultProxy::start(&registry.addr()).expect("start proxy");
+    let ca = TestCa::new("private CA").expect("CA");
+    let front = HttpsRedirector::start(
+        &ca.server_files().expect("server certificate"),
+        &format!("http://{}", plain.addr()),
+    )
+    .expect("start the redirector");
+    let project = project(&front.addr(), &ca_table(&front.addr(), &ca));
+    let run = images_env(&project, &["lock"], &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("from HTTPS to plain HTTP"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        front.requests().iter().any(|r| r.contains("/manifests/")),
+        "the manifest was asked for over HTTPS: {:?}",
+        front.requests()
+    );
+    assert!(
+        plain.requests().is_empty(),
+        "plain HTTP was followed: {:?}",
+        plain.requests()
+    );
+    assert!(project.lock_bytes().is_empty(), "nothing written");
+}
+
+/// An HTTPS registry whose challenge names a plain-HTTP token realm would
+/// have the user's credentials sent in clear: the realm is refused (exit
+/// 3) and the token server gets no request at all.
+#[test]
+fn a_plain_http_realm_named_by_an_https_registry_gets_no_credentials() {
+    const PASSWORD: &str = "realm-Zq8-never-in-clear";
+    let server = TokenServer::start(Some(("alice".into(), PASSWORD.into())))
+        .expect("start the token server");
+    assert!(server.realm().starts_with("http://"), "{}", server.realm());
+    let ca = TestCa::new("private CA").expect("CA");
+    let registry = Registry::start_with(RegistryOptions {
+        tls: Some(ca.server_files().expect("server certificate")),
+        token: Some(server.registry_auth()),
+        ..Default::default()
+    })
+    .expect("start the TLS token registry");
+    push_api(&registry);
+    server.clear_requests();
+    let addr = registry.addr();
+    let project = project(&addr, &ca_table(&addr, &ca));
+    std::fs::write(
+        project.docker_config_dir().join("config.json"),
+        serde_json::json!({"auths": {addr.clone(): {"username": "alice", "password": PASSWORD}}})
+            .to_string(),
+    )
+    .expect("write config.json");
+    let run = images_env(&project, &["lock"], &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("plain-HTTP token realm"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        server.requests().is_empty(),
+        "the plain-HTTP realm was asked: {:?}",
+        server.requests()
+    );
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+    assert!(project.lock_bytes().is_empty(), "nothing written");
+}
+
+/// A registry that offers HTTP/2 by ALPN gets every request of a run over
+/// it (so requests share one connection and handshake); the registry's own
+/// access log names the protocol of each request.
+#[test]
+fn requests_to_a_tls_registry_use_http2() {
+    let ca = TestCa::new("private CA").expect("CA");
+    let registry = Registry::start_with(RegistryOptions {
+        tls: Some(ca.server_files().expect("server certificate")),
+        access_log: true,
+        ..Default::default()
+    })
+    .expect("start the TLS registry");
+    push_api(&registry);
+    let addr = registry.addr();
+    let project = project(&addr, &ca_table(&addr, &ca));
+    images_env(&project, &["lock"], &[]).expect_code(0);
+    images_env(&project, &["verify"], &[]).expect_code(0);
+    let log = registry.log();
+    let ours: Vec<&str> = log.lines().filter(|l| l.contains("images/")).collect();
+    assert!(
+        ours.iter().any(|l| l.contains("/manifests/")),
+        "no request of ours in the access log:\n{log}"
+    );
+    assert!(
+        ours.iter().all(|l| l.contains("HTTP/2.0")),
+        "not all over HTTP/2:\n{}",
+        ours.join("\n")
+    );
 }

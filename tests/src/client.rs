@@ -250,6 +250,20 @@ impl RegistryClient {
         Ok(())
     }
 
+    /// PUTs `bytes` as a manifest of `media_type` under `reference` (a tag
+    /// or digest), byte-exact, for manifests no [`Fixture`] makes (a
+    /// referrers index of the tag-schema fallback). What it names must be
+    /// in the repository already.
+    pub fn put_raw_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<()> {
+        self.put_manifest(repo, reference, media_type, bytes)
+    }
+
     fn put_manifest(
         &self,
         repo: &str,

@@ -24,9 +24,11 @@ mod client;
 mod demo;
 mod fixture;
 mod http;
+mod latency;
 mod layer;
 mod poison;
 mod proxy;
+mod redirector;
 mod registry;
 mod tls;
 mod token_server;
@@ -36,7 +38,9 @@ pub use demo::{push_demo, DemoImage, DEMO_IMAGES, DEMO_REGISTRY};
 pub use fixture::{
     media_type, sha256_digest, Fixture, Kind, ACCEPT_ALL_MANIFESTS, DEFAULT_PLATFORMS,
 };
+pub use latency::LatencyProxy;
 pub use proxy::{Fault, FaultProxy};
+pub use redirector::HttpsRedirector;
 pub use registry::{find_on_path, Registry, RegistryOptions, MISSING_REGISTRY};
 pub use tls::{ServerTls, TestCa};
 pub use token_server::{Flaw, TokenAuth, TokenRequest, TokenServer, TOKEN_ISSUER, TOKEN_SERVICE};

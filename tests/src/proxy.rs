@@ -26,7 +26,9 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use sha2::Digest as _;
 
 /// How long the proxy waits on the upstream registry before giving up.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
@@ -119,6 +121,18 @@ pub enum Fault {
         /// `\n::notice::` workflow command in it.
         message: String,
     },
+    /// Manifest answers: `Docker-Content-Digest` names the body's sha512, a
+    /// correct digest in the other algorithm the spec allows. A HEAD is
+    /// relayed as a GET to learn the body, and answered without it.
+    Sha512DigestHeader,
+    /// `GET …/tags/list` answers: the registry's list, sorted and cut into
+    /// pages of `per_page` after the `last` the request names, with
+    /// `Link: <…?n=…&last=…>; rel="next"` while more remain, as Docker Hub
+    /// and distribution 3 page (2.8 sends every tag at once).
+    PageTags {
+        /// Tags per page.
+        per_page: usize,
+    },
 }
 
 /// A fault-injecting HTTP/1.1 proxy on a free 127.0.0.1 port, forwarding to
@@ -137,6 +151,11 @@ struct Shared {
     log: Mutex<Vec<String>>,
     /// The request heads behind `log`, one for one.
     heads: Mutex<Vec<Vec<(String, String)>>>,
+    /// When each request in `log` arrived, one for one.
+    times: Mutex<Vec<Instant>>,
+    /// Requests being answered now, and the most there ever were.
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     stopping: AtomicBool,
     /// Open client connections, to shut them down when the proxy stops.
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -178,6 +197,9 @@ impl FaultProxy {
             }),
             log: Mutex::new(Vec::new()),
             heads: Mutex::new(Vec::new()),
+            times: Mutex::new(Vec::new()),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             connections: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
@@ -220,6 +242,12 @@ impl FaultProxy {
         lock(&self.shared.log).clone()
     }
 
+    /// When each request of [`requests`](Self::requests) arrived, one for
+    /// one: to check how long a client waited before trying again.
+    pub fn request_times(&self) -> Vec<Instant> {
+        lock(&self.shared.times).clone()
+    }
+
     /// For every request seen so far (as in [`requests`](Self::requests)),
     /// the value of its header `name` (case-insensitive), if it had one:
     /// e.g. which requests carried an `Authorization`.
@@ -238,6 +266,12 @@ impl FaultProxy {
             .collect()
     }
 
+    /// The most requests the proxy was answering at one moment: how many
+    /// a client had in flight.
+    pub fn max_in_flight(&self) -> u64 {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
     /// How many client connections the proxy has accepted: fewer than
     /// [`requests`](Self::requests) when the client keeps connections alive.
     pub fn connections(&self) -> u64 {
@@ -248,6 +282,7 @@ impl FaultProxy {
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
         lock(&self.shared.heads).clear();
+        lock(&self.shared.times).clear();
     }
 }
 
@@ -300,113 +335,150 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> io::Result<()> {
         let Some(request) = http::read_head(&mut reader)? else {
             return Ok(());
         };
-        let body = http::read_request_body(&mut reader, &request)?;
-        if shared.stopping.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let mut parts = request.start.split_whitespace();
-        let method = parts.next().unwrap_or("").to_string();
-        let target = parts.next().unwrap_or("").to_string();
-        let version = parts.next().unwrap_or("HTTP/1.1");
-        let keep_alive = if version == "HTTP/1.0" {
-            request.connection_has("keep-alive")
-        } else {
-            !request.connection_has("close")
-        };
-        {
-            // Both logs under one order of locking, so they stay aligned.
-            let mut log = lock(&shared.log);
-            let mut heads = lock(&shared.heads);
-            log.push(format!("{method} {target}"));
-            heads.push(request.headers.clone());
-        }
-        let manifest = target.contains("/manifests/");
-        let is_head = method.eq_ignore_ascii_case("HEAD");
-
-        let (mut head, mut body, fault) = match plan(shared, &method, &target, manifest) {
-            Plan::Reset => {
-                let _ = client.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-            Plan::Hang => {
-                while !shared.stopping.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                let _ = client.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-            Plan::Answer(head, body) => (head, body, Fault::None),
-            Plan::Endless => {
-                endless(shared, &mut client);
-                let _ = client.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-            Plan::Relay(fault) => match relay(shared, &request, &body, &method) {
-                Ok((head, body)) => (head, body, fault),
-                // What a gateway answers when the registry is down or broke
-                // off: the client sees a 502, as behind a real proxy.
-                Err(err) => {
-                    let (head, body) = made_up(
-                        502,
-                        "text/plain; charset=utf-8",
-                        format!("fault proxy: upstream {}: {err}\n", shared.upstream).into_bytes(),
-                    );
-                    (head, body, Fault::None)
-                }
-            },
-        };
-
-        // A HEAD answer keeps the length its GET would have.
-        let length = if is_head {
-            head.get("content-length").unwrap_or("0").to_string()
-        } else {
-            body.len().to_string()
-        };
-        for name in [
-            "connection",
-            "keep-alive",
-            "transfer-encoding",
-            "content-length",
-        ] {
-            head.remove(name);
-        }
-        head.headers.push(("Content-Length".into(), length));
-        if !keep_alive {
-            head.headers.push(("Connection".into(), "close".into()));
-        }
-        // Upload URLs name the registry; the client must keep coming to us.
-        let upstream = format!("://{}", shared.upstream);
-        for (name, value) in &mut head.headers {
-            if name.eq_ignore_ascii_case("location") {
-                *value = value.replace(&upstream, &format!("://{}", shared.addr));
-            }
-        }
-
-        let get_manifest = manifest && !is_head && !body.is_empty();
-        match &fault {
-            Fault::TamperBody if get_manifest => tamper(&mut body),
-            Fault::RewriteDigestHeader(digest) if manifest => {
-                head.set("Docker-Content-Digest", digest)
-            }
-            Fault::DropDigestHeader if manifest => head.remove("docker-content-digest"),
-            Fault::ContentType(content_type) if manifest => head.set("Content-Type", content_type),
-            Fault::Slow { delay_ms } => std::thread::sleep(Duration::from_millis(*delay_ms)),
-            Fault::Truncate if get_manifest => {
-                client.write_all(&head.to_bytes())?;
-                client.write_all(&body[..body.len() / 2])?;
-                client.flush()?;
-                let _ = client.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-            _ => {}
-        }
-        let body = if is_head { &[][..] } else { &body[..] };
-        http::write_message(&mut client, &head, body)?;
-        if !keep_alive {
-            let _ = client.shutdown(Shutdown::Both);
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let answered = answer_one(shared, &mut reader, &mut client, &request);
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if !answered? {
             return Ok(());
         }
     }
+}
+
+/// Answers one request; `Ok(false)` when the connection is to close.
+fn answer_one(
+    shared: &Shared,
+    reader: &mut BufReader<TcpStream>,
+    client: &mut TcpStream,
+    request: &Head,
+) -> io::Result<bool> {
+    let body = http::read_request_body(reader, request)?;
+    if shared.stopping.load(Ordering::SeqCst) {
+        return Ok(false);
+    }
+    let mut parts = request.start.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("").to_string();
+    let version = parts.next().unwrap_or("HTTP/1.1");
+    let keep_alive = if version == "HTTP/1.0" {
+        request.connection_has("keep-alive")
+    } else {
+        !request.connection_has("close")
+    };
+    {
+        // The logs under one order of locking, so they stay aligned.
+        let mut log = lock(&shared.log);
+        let mut heads = lock(&shared.heads);
+        let mut times = lock(&shared.times);
+        log.push(format!("{method} {target}"));
+        heads.push(request.headers.clone());
+        times.push(Instant::now());
+    }
+    let manifest = target.contains("/manifests/");
+    let is_head = method.eq_ignore_ascii_case("HEAD");
+
+    let (mut head, mut body, fault) = match plan(shared, &method, &target, manifest) {
+        Plan::Reset => {
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+        Plan::Hang => {
+            while !shared.stopping.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+        Plan::Answer(head, body) => (head, body, Fault::None),
+        Plan::Endless => {
+            endless(shared, client);
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+        Plan::Relay(fault) => match relay(
+            shared,
+            request,
+            &body,
+            // To name the body's sha512 in a HEAD answer, ask for the body.
+            if fault == Fault::Sha512DigestHeader && manifest && is_head {
+                "GET"
+            } else {
+                &method
+            },
+        ) {
+            Ok((head, body)) => (head, body, fault),
+            // What a gateway answers when the registry is down or broke
+            // off: the client sees a 502, as behind a real proxy.
+            Err(err) => {
+                let (head, body) = made_up(
+                    502,
+                    "text/plain; charset=utf-8",
+                    format!("fault proxy: upstream {}: {err}\n", shared.upstream).into_bytes(),
+                );
+                (head, body, Fault::None)
+            }
+        },
+    };
+
+    // A HEAD answer keeps the length its GET would have.
+    let length = if is_head {
+        head.get("content-length").unwrap_or("0").to_string()
+    } else {
+        body.len().to_string()
+    };
+    for name in [
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+    ] {
+        head.remove(name);
+    }
+    head.headers.push(("Content-Length".into(), length));
+    if !keep_alive {
+        head.headers.push(("Connection".into(), "close".into()));
+    }
+    // Upload URLs name the registry; the client must keep coming to us.
+    let upstream = format!("://{}", shared.upstream);
+    for (name, value) in &mut head.headers {
+        if name.eq_ignore_ascii_case("location") {
+            *value = value.replace(&upstream, &format!("://{}", shared.addr));
+        }
+    }
+
+    if let Fault::PageTags { per_page } = &fault {
+        if target.contains("/tags/list") && http::status_code(&head) == 200 {
+            body = page_tags(&mut head, &body, &target, *per_page);
+            head.set("Content-Length", &body.len().to_string());
+        }
+    }
+    let get_manifest = manifest && !is_head && !body.is_empty();
+    match &fault {
+        Fault::TamperBody if get_manifest => tamper(&mut body),
+        Fault::RewriteDigestHeader(digest) if manifest => head.set("Docker-Content-Digest", digest),
+        Fault::DropDigestHeader if manifest => head.remove("docker-content-digest"),
+        Fault::ContentType(content_type) if manifest => head.set("Content-Type", content_type),
+        Fault::Sha512DigestHeader if manifest && http::status_code(&head) == 200 => {
+            let sha512 = hex::encode(sha2::Sha512::digest(&body));
+            head.set("Docker-Content-Digest", &format!("sha512:{sha512}"));
+        }
+        Fault::Slow { delay_ms } => std::thread::sleep(Duration::from_millis(*delay_ms)),
+        Fault::Truncate if get_manifest => {
+            client.write_all(&head.to_bytes())?;
+            client.write_all(&body[..body.len() / 2])?;
+            client.flush()?;
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+        _ => {}
+    }
+    let body = if is_head { &[][..] } else { &body[..] };
+    http::write_message(client, &head, body)?;
+    if !keep_alive {
+        let _ = client.shutdown(Shutdown::Both);
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Decides, under the lock, what the active fault does to this request.
@@ -541,6 +613,10 @@ fn relay(
     upstream.set_read_timeout(Some(UPSTREAM_TIMEOUT))?;
     upstream.set_write_timeout(Some(UPSTREAM_TIMEOUT))?;
     let mut head = request.clone();
+    // `method` may differ from the client's (see `Fault::Sha512DigestHeader`).
+    if let Some((_, rest)) = request.start.split_once(' ') {
+        head.start = format!("{method} {rest}");
+    }
     for name in [
         "connection",
         "keep-alive",
@@ -580,6 +656,40 @@ fn relay(
         let body = http::read_response_body(&mut reader, &answer, method)?;
         return Ok((answer, body));
     }
+}
+
+/// One page of a tag list: the tags after `last=` in `target`, sorted,
+/// at most `per_page`, with a `Link` to the next page when more remain.
+fn page_tags(head: &mut Head, body: &[u8], target: &str, per_page: usize) -> Vec<u8> {
+    let Ok(mut list) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    let mut tags: Vec<String> = list["tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.sort();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let last = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("last="))
+        .unwrap_or("");
+    let rest: Vec<String> = tags.into_iter().filter(|t| t.as_str() > last).collect();
+    let page: Vec<String> = rest.iter().take(per_page).cloned().collect();
+    if rest.len() > page.len() {
+        if let Some(end) = page.last() {
+            head.headers.push((
+                "Link".into(),
+                format!("<{path}?n={per_page}&last={end}>; rel=\"next\""),
+            ));
+        }
+    }
+    list["tags"] = serde_json::json!(page);
+    list.to_string().into_bytes()
 }
 
 /// Changes one hex digit, preferably inside the last digest of a manifest,

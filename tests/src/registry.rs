@@ -56,6 +56,10 @@ pub struct RegistryOptions {
     /// (`auth: token`); the harness's client fetches tokens with the
     /// server's credentials.
     pub token: Option<TokenAuth>,
+    /// Write the access log (one line per request, naming its protocol,
+    /// `HTTP/2.0` or `HTTP/1.1`, and the client's `User-Agent`) to
+    /// [`Registry::log`].
+    pub access_log: bool,
 }
 
 impl RegistryOptions {
@@ -66,9 +70,10 @@ impl RegistryOptions {
     pub fn write_config(&self, dir: &Path, port: u16, storage: &Path) -> anyhow::Result<PathBuf> {
         let mut config = format!(
             "version: 0.1\n\
-             log:\n  level: warn\n  accesslog:\n    disabled: true\n\
+             log:\n  level: warn\n  accesslog:\n    disabled: {}\n\
              storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
              http:\n  addr: 127.0.0.1:{port}\n  secret: images-testkit-only\n",
+            !self.access_log,
             yaml_path(storage)?
         );
         if let Some((user, password)) = &self.htpasswd {
@@ -244,7 +249,8 @@ impl Registry {
     }
 
     /// What the registry has written to stdout and stderr so far (level
-    /// `warn` and up; the access log is off).
+    /// `warn` and up; the access log only with
+    /// [`RegistryOptions::access_log`]).
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -132,3 +132,23 @@ impl TestCa {
 fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
+
+impl ServerTls {
+    /// A rustls server configuration presenting this certificate, for the
+    /// harness's own TLS servers (the HTTPS redirector, a TLS token server).
+    pub(crate) fn rustls_config(&self) -> anyhow::Result<std::sync::Arc<rustls::ServerConfig>> {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certificates = CertificateDer::pem_file_iter(&self.certificate)
+            .context("reading the server certificate")?
+            .collect::<Result<Vec<_>, _>>()
+            .context("parsing the server certificate")?;
+        let key = PrivateKeyDer::from_pem_file(&self.key).context("reading the server key")?;
+        Ok(std::sync::Arc::new(
+            rustls::ServerConfig::builder()
+                .with_no_client_auth()
+                .with_single_cert(certificates, key)
+                .context("making the TLS server config")?,
+        ))
+    }
+}

@@ -15,7 +15,7 @@
 
 use crate::poison::lock;
 use std::collections::VecDeque;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +31,7 @@ use rcgen::{CertificateParams, DnType, KeyPair, PublicKeyData as _};
 use sha2::{Digest as _, Sha256};
 
 use crate::http::{read_head, read_request_body, reason, Head};
+use crate::tls::ServerTls;
 
 /// The `service` the registry names in its challenge and the token's `aud`.
 pub const TOKEN_SERVICE: &str = "images-testkit-registry";
@@ -64,6 +65,10 @@ pub enum Flaw {
     WrongScope,
     /// `exp` and `expires_in` already in the past.
     Expired,
+    /// No token: a 500 whose body echoes the request's `Authorization`
+    /// header and form, as a broken endpoint's debug page does. Whatever
+    /// the client logs of it leaks the credentials.
+    EchoCredentials,
 }
 
 /// One request the token server answered (or refused).
@@ -96,6 +101,8 @@ impl std::fmt::Debug for TokenServer {
 
 struct Shared {
     addr: String,
+    /// Serve HTTPS with this, when set.
+    tls: Option<Arc<rustls::ServerConfig>>,
     signer: EcdsaKeyPair,
     kid: String,
     credentials: Option<(String, String)>,
@@ -122,6 +129,23 @@ impl TokenServer {
     pub fn start_with(
         credentials: Option<(String, String)>,
         refresh_token: Option<String>,
+    ) -> anyhow::Result<TokenServer> {
+        TokenServer::start_serving(credentials, refresh_token, None)
+    }
+
+    /// Like [`start`](Self::start), serving HTTPS with `tls`: the realm an
+    /// HTTPS registry may name.
+    pub fn start_tls(
+        credentials: Option<(String, String)>,
+        tls: &ServerTls,
+    ) -> anyhow::Result<TokenServer> {
+        TokenServer::start_serving(credentials, None, Some(tls.rustls_config()?))
+    }
+
+    fn start_serving(
+        credentials: Option<(String, String)>,
+        refresh_token: Option<String>,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> anyhow::Result<TokenServer> {
         let key = KeyPair::generate().context("generating the token signing key")?;
         let signer =
@@ -151,6 +175,7 @@ impl TokenServer {
             .to_string();
         let shared = Arc::new(Shared {
             addr,
+            tls,
             signer,
             kid,
             credentials,
@@ -176,9 +201,20 @@ impl TokenServer {
         })
     }
 
-    /// `http://127.0.0.1:PORT/token`, the realm the registry names.
+    /// `http://127.0.0.1:PORT/token` (`https://` with TLS), the realm the
+    /// registry names.
     pub fn realm(&self) -> String {
-        format!("http://{}/token", self.shared.addr)
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}/token", self.shared.addr)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        self.shared.addr.clone()
     }
 
     /// What [`RegistryOptions::token`](crate::RegistryOptions::token) needs.
@@ -252,15 +288,19 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
         let _ = std::thread::Builder::new()
             .name("token-server-conn".into())
             .spawn(move || {
-                let _ = serve(&shared, stream);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let _ = match &shared.tls {
+                    Some(config) => rustls::ServerConnection::new(Arc::clone(config))
+                        .map_err(std::io::Error::other)
+                        .and_then(|c| serve(&shared, rustls::StreamOwned::new(c, stream))),
+                    None => serve(&shared, stream),
+                };
             });
     }
 }
 
 /// Answers requests on one keep-alive connection until the client closes it.
-fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut writer = stream.try_clone()?;
+fn serve(shared: &Shared, stream: impl Read + Write) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
     while let Some(head) = read_head(&mut reader)? {
         let body = read_request_body(&mut reader, &head)?;
@@ -276,6 +316,7 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         }
         out.push_str("\r\n");
         out.push_str(&text);
+        let writer = reader.get_mut();
         writer.write_all(out.as_bytes())?;
         writer.flush()?;
         if head.connection_has("close") {
@@ -323,6 +364,16 @@ fn answer(shared: &Shared, head: &Head, body: &[u8]) -> (u16, serde_json::Value)
         }
     };
     let flaw = lock(&shared.flaws).pop_front();
+    if flaw == Some(Flaw::EchoCredentials) {
+        lock(&shared.requests).push(request);
+        return (
+            500,
+            serde_json::json!({"error": "internal", "request": {
+                "authorization": head.get("authorization"),
+                "form": String::from_utf8_lossy(body),
+            }}),
+        );
+    }
     let token = sign(shared, user.as_deref().unwrap_or(""), &scopes, flaw);
     request.granted = true;
     lock(&shared.requests).push(request);

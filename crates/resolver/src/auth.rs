@@ -1,17 +1,17 @@
 //! Credentials the user already has: Docker's `config.json` and podman's
 //! `auth.json`, then anonymous.
 //!
-//! Secrets read here go straight into [`RegistryAuth`], whose `Debug`
+//! Secrets read here go straight into [`Credential`], whose `Debug`
 //! redacts them; no error message built here contains one.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+use std::time::Duration;
 
 use base64::Engine;
-use oci_client::secrets::RegistryAuth;
 use serde::Deserialize;
+use tokio::io::AsyncWriteExt as _;
 
 use crate::ResolveError;
 
@@ -37,10 +37,48 @@ pub struct CredentialStore {
     files: Vec<ConfigFile>,
 }
 
+/// What a registry is asked with.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// No credentials: only what the registry serves to anyone.
+    Anonymous,
+    /// A user name and password, sent as HTTP basic authentication to the
+    /// registry or its token realm.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password or personal access token.
+        password: String,
+    },
+    /// A refresh token (`identitytoken`, or a helper's `<token>` user), as
+    /// `az acr login` and Docker's OAuth logins store it: traded at the
+    /// token realm for access tokens, never sent to the registry itself.
+    IdentityToken(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Anonymous => f.write_str("Anonymous"),
+            Credential::Basic { username, .. } => write!(f, "Basic({username:?}, <redacted>)"),
+            Credential::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
+        }
+    }
+}
+
+impl Credential {
+    fn basic(username: impl Into<String>, password: impl Into<String>) -> Credential {
+        Credential::Basic {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+}
+
 /// Credentials found for a registry, and where they came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
-    pub auth: RegistryAuth,
+    pub auth: Credential,
     /// `` `path` `` or `` credential helper `docker-credential-x` ``; `None` for anonymous.
     pub source: Option<String>,
 }
@@ -132,13 +170,23 @@ impl CredentialStore {
         Ok(CredentialStore { files })
     }
 
-    /// The credentials for `registry` (as written in references, `host:port`).
-    pub fn auth_for(&self, registry: &str) -> Result<RegistryAuth, ResolveError> {
-        self.find(registry).map(|found| found.auth)
+    /// The credentials for `registry` (as written in references,
+    /// `host:port`). A credential helper it runs is stopped after `timeout`,
+    /// or when the returned future is dropped (Ctrl-C).
+    pub async fn auth_for(
+        &self,
+        registry: &str,
+        timeout: Duration,
+    ) -> Result<Credential, ResolveError> {
+        self.find(registry, timeout).await.map(|found| found.auth)
     }
 
     /// The credentials for `registry` and where they came from.
-    pub(crate) fn find(&self, registry: &str) -> Result<Found, ResolveError> {
+    pub(crate) async fn find(
+        &self,
+        registry: &str,
+        timeout: Duration,
+    ) -> Result<Found, ResolveError> {
         let keys = candidate_keys(registry);
         for file in &self.files {
             let config = &file.config;
@@ -146,7 +194,13 @@ impl CredentialStore {
                 .iter()
                 .find_map(|k| config.cred_helpers.get(k).map(|h| (k, h)));
             if let Some((key, helper)) = helper {
-                match run_helper(helper, key, registry, &file.path, "credHelpers")? {
+                let helper = Helper {
+                    name: helper,
+                    config: &file.path,
+                    field: "credHelpers",
+                    timeout,
+                };
+                match helper.run(key, registry).await? {
                     Some(found) => return Ok(found),
                     None => continue,
                 }
@@ -161,13 +215,19 @@ impl CredentialStore {
             }
             if let Some(store) = &config.creds_store {
                 let key = keys.first().map_or(registry, String::as_str);
-                if let Some(found) = run_helper(store, key, registry, &file.path, "credsStore")? {
+                let helper = Helper {
+                    name: store,
+                    config: &file.path,
+                    field: "credsStore",
+                    timeout,
+                };
+                if let Some(found) = helper.run(key, registry).await? {
                     return Ok(found);
                 }
             }
         }
         Ok(Found {
-            auth: RegistryAuth::Anonymous,
+            auth: Credential::Anonymous,
             source: None,
         })
     }
@@ -239,9 +299,9 @@ fn decode_entry(
     entry: &AuthEntry,
     path: &Path,
     registry: &str,
-) -> Result<Option<RegistryAuth>, ResolveError> {
+) -> Result<Option<Credential>, ResolveError> {
     if let Some(token) = entry.identitytoken.as_deref().filter(|t| !t.is_empty()) {
-        return Ok(Some(identity_token(token)));
+        return Ok(Some(Credential::IdentityToken(token.to_string())));
     }
     if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
         let bad = || ResolveError::Credentials {
@@ -255,102 +315,122 @@ fn decode_entry(
             .map_err(|_| bad())?;
         let text = String::from_utf8(decoded).map_err(|_| bad())?;
         let (user, password) = text.split_once(':').ok_or_else(bad)?;
-        return Ok(Some(RegistryAuth::Basic(
-            user.to_string(),
-            password.to_string(),
-        )));
+        return Ok(Some(Credential::basic(user, password)));
     }
     match (&entry.username, &entry.password) {
         (Some(u), Some(p)) if !u.is_empty() || !p.is_empty() => {
-            Ok(Some(RegistryAuth::Basic(u.clone(), p.clone())))
+            Ok(Some(Credential::basic(u.clone(), p.clone())))
         }
         _ => Ok(None),
     }
 }
 
-/// An identity token (`identitytoken`, or a helper's `<token>` user).
-///
-/// Docker trades it for an access token at the realm (OAuth2
-/// `grant_type=refresh_token`); `oci-client` cannot, so it is sent as the
-/// bearer token itself, which registries that hand out long-lived tokens
-/// as identity tokens accept and the others refuse with a 401 that names
-/// the registry.
-fn identity_token(token: &str) -> RegistryAuth {
-    RegistryAuth::Bearer(token.to_string())
+/// A credential helper named by a config file.
+struct Helper<'a> {
+    /// `NAME` of `docker-credential-NAME`.
+    name: &'a str,
+    /// The file that names it, and under which key, for messages.
+    config: &'a Path,
+    field: &'a str,
+    /// How long it may take before it is stopped.
+    timeout: Duration,
 }
 
-/// Runs `docker-credential-NAME get` with the server name on stdin.
-/// `Ok(None)` when the helper has no credentials for it.
-fn run_helper(
-    name: &str,
-    key: &str,
-    registry: &str,
-    config: &Path,
-    field: &str,
-) -> Result<Option<Found>, ResolveError> {
-    let program = format!("docker-credential-{name}");
-    let mut child = Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ResolveError::Credentials {
-            reason: format!(
-                "cannot run credential helper `{program}` for `{registry}` (named by `{field}` in `{}`): {e}; install it or remove it from that file",
-                config.display()
-            ),
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A helper that exits without reading is judged by its answer.
-        let _ = stdin.write_all(key.as_bytes());
-    }
-    let output = child
-        .wait_with_output()
-        .map_err(|e| ResolveError::Credentials {
-            reason: format!("credential helper `{program}` failed for `{registry}`: {e}"),
-        })?;
-    if !output.status.success() {
-        // Helpers print "credentials not found" on stdout. Anything else on
-        // stdout is not shown: a broken helper might print a secret there.
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if stdout.trim() == HELPER_NOT_FOUND {
+impl Helper<'_> {
+    /// Runs `docker-credential-NAME get` with the server name on stdin.
+    /// `Ok(None)` when the helper has no credentials for it.
+    ///
+    /// The helper is killed when it takes longer than the timeout, and
+    /// when this future is dropped (Ctrl-C ends the run that awaits it).
+    /// Its stderr is never shown: a broken helper may print a secret there.
+    async fn run(&self, key: &str, registry: &str) -> Result<Option<Found>, ResolveError> {
+        let program = format!("docker-credential-{}", self.name);
+        let failed = |why: String| ResolveError::Credentials {
+            reason: format!("credential helper `{program}` failed for `{registry}`: {why}"),
+        };
+        let mut child = tokio::process::Command::new(&program)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| ResolveError::Credentials {
+                reason: format!(
+                    "cannot run credential helper `{program}` for `{registry}` (named by `{}` in `{}`): {e}; install it or remove it from that file",
+                    self.field,
+                    self.config.display()
+                ),
+            })?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A helper that exits without reading is judged by its answer;
+            // one that never reads is caught by the timeout below.
+            let _ = tokio::time::timeout(self.timeout, stdin.write_all(key.as_bytes())).await;
+        }
+        let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Ok(output) => output.map_err(|e| failed(e.to_string()))?,
+            // Dropping the `wait_with_output` future dropped the child,
+            // which kills it (`kill_on_drop`).
+            Err(_) => {
+                return Err(failed(format!(
+                    "it did not answer within {}s and was stopped",
+                    self.timeout.as_secs_f64()
+                )))
+            }
+        };
+        if !output.status.success() {
+            // Helpers print "credentials not found" on stdout. Anything else
+            // on stdout is not shown either: it might be a secret.
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            if stdout.trim() == HELPER_NOT_FOUND {
+                return Ok(None);
+            }
+            return Err(failed(format!("{}", output.status)));
+        }
+        let answer: HelperAnswer =
+            serde_json::from_slice(&output.stdout).map_err(|_| ResolveError::Credentials {
+                reason: format!(
+                    "credential helper `{program}` answered something other than its JSON for `{registry}`"
+                ),
+            })?;
+        if answer.secret.is_empty() {
             return Ok(None);
         }
-        let why = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        return Err(ResolveError::Credentials {
-            reason: format!(
-                "credential helper `{program}` failed for `{registry}` ({}){}",
-                output.status,
-                if why.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {why}")
-                }
-            ),
-        });
+        let auth = if answer.username == "<token>" {
+            Credential::IdentityToken(answer.secret)
+        } else {
+            Credential::basic(answer.username, answer.secret)
+        };
+        Ok(Some(Found {
+            auth,
+            source: Some(format!("credential helper `{program}`")),
+        }))
     }
-    let answer: HelperAnswer =
-        serde_json::from_slice(&output.stdout).map_err(|_| ResolveError::Credentials {
-            reason: format!("credential helper `{program}` answered something other than its JSON for `{registry}`"),
-        })?;
-    if answer.secret.is_empty() {
-        return Ok(None);
-    }
-    let auth = if answer.username == "<token>" {
-        identity_token(&answer.secret)
-    } else {
-        RegistryAuth::Basic(answer.username, answer.secret)
-    };
-    Ok(Some(Found {
-        auth,
-        source: Some(format!("credential helper `{program}`")),
-    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    fn block<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    fn basic(username: &str, password: &str) -> Credential {
+        Credential::basic(username, password)
+    }
+
+    impl CredentialStore {
+        fn auth_now(&self, registry: &str) -> Result<Credential, ResolveError> {
+            block(self.auth_for(registry, TIMEOUT))
+        }
+    }
 
     fn store(json: &str) -> CredentialStore {
         CredentialStore {
@@ -367,17 +447,11 @@ mod tests {
             r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},"r.example:5000":{"username":"a","password":"b"}}}"#,
         );
         assert_eq!(
-            s.auth_for("docker.io").expect("auth"),
-            RegistryAuth::Basic("user".into(), "pass".into())
+            s.auth_now("docker.io").expect("auth"),
+            basic("user", "pass")
         );
-        assert_eq!(
-            s.auth_for("r.example:5000").expect("auth"),
-            RegistryAuth::Basic("a".into(), "b".into())
-        );
-        assert_eq!(
-            s.auth_for("other:1").expect("auth"),
-            RegistryAuth::Anonymous
-        );
+        assert_eq!(s.auth_now("r.example:5000").expect("auth"), basic("a", "b"));
+        assert_eq!(s.auth_now("other:1").expect("auth"), Credential::Anonymous);
     }
 
     #[test]
@@ -385,8 +459,8 @@ mod tests {
         let s = store(r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"}}}"#);
         for name in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
             assert_eq!(
-                s.auth_for(name).expect("auth"),
-                RegistryAuth::Basic("user".into(), "pass".into()),
+                s.auth_now(name).expect("auth"),
+                basic("user", "pass"),
                 "{name}"
             );
         }
@@ -398,13 +472,13 @@ mod tests {
             r#"{"auths":{"https://r.example:5000/v2/":{"username":"url","password":"x"},"r.example:5000":{"username":"exact","password":"y"}}}"#,
         );
         assert_eq!(
-            s.auth_for("r.example:5000").expect("auth"),
-            RegistryAuth::Basic("exact".into(), "y".into())
+            s.auth_now("r.example:5000").expect("auth"),
+            basic("exact", "y")
         );
         let only_url = store(r#"{"auths":{"https://r.example:5000":{"auth":"dXNlcjpwYXNz"}}}"#);
         assert_eq!(
-            only_url.auth_for("r.example:5000").expect("auth"),
-            RegistryAuth::Basic("user".into(), "pass".into())
+            only_url.auth_now("r.example:5000").expect("auth"),
+            basic("user", "pass")
         );
     }
 
@@ -415,7 +489,7 @@ mod tests {
         let s = store(
             r#"{"auths":{"r:1":{"auth":"dXNlcjpwYXNz"}},"credHelpers":{"r:1":"images-test-absent"}}"#,
         );
-        let err = s.auth_for("r:1").expect_err("helper is absent");
+        let err = s.auth_now("r:1").expect_err("helper is absent");
         assert!(
             err.to_string()
                 .contains("docker-credential-images-test-absent"),
@@ -426,33 +500,27 @@ mod tests {
         let other = store(
             r#"{"auths":{"r:1":{"auth":"dXNlcjpwYXNz"}},"credHelpers":{"r:2":"images-test-absent"}}"#,
         );
-        assert_eq!(
-            other.auth_for("r:1").expect("auth"),
-            RegistryAuth::Basic("user".into(), "pass".into())
-        );
+        assert_eq!(other.auth_now("r:1").expect("auth"), basic("user", "pass"));
     }
 
     #[test]
     fn creds_store_is_asked_when_auths_has_no_credentials_for_the_registry() {
         let s = store(r#"{"auths":{"r:1":{}},"credsStore":"images-test-absent"}"#);
-        let err = s.auth_for("r:1").expect_err("store is absent");
+        let err = s.auth_now("r:1").expect_err("store is absent");
         assert!(err.to_string().contains("credsStore"), "{err}");
         // Filled `auths` entries are used without asking the store.
         let filled = store(
             r#"{"auths":{"r:1":{"username":"a","password":"b"}},"credsStore":"images-test-absent"}"#,
         );
-        assert_eq!(
-            filled.auth_for("r:1").expect("auth"),
-            RegistryAuth::Basic("a".into(), "b".into())
-        );
+        assert_eq!(filled.auth_now("r:1").expect("auth"), basic("a", "b"));
     }
 
     #[test]
     fn an_identity_token_is_used_instead_of_the_password() {
         let s = store(r#"{"auths":{"r:1":{"auth":"dXNlcjpwYXNz","identitytoken":"refresh-me"}}}"#);
         assert_eq!(
-            s.auth_for("r:1").expect("auth"),
-            RegistryAuth::Bearer("refresh-me".into())
+            s.auth_now("r:1").expect("auth"),
+            Credential::IdentityToken("refresh-me".into())
         );
     }
 
@@ -463,24 +531,21 @@ mod tests {
             r#"{"auths":{"r:1":{"username":"docker","password":"d"},"r:2":{"username":"docker","password":"d"}}}"#,
         );
         first.files.extend(second.files);
-        assert_eq!(
-            first.auth_for("r:2").expect("auth"),
-            RegistryAuth::Basic("podman".into(), "p".into())
-        );
-        assert_eq!(
-            first.auth_for("r:1").expect("auth"),
-            RegistryAuth::Basic("docker".into(), "d".into())
-        );
+        assert_eq!(first.auth_now("r:2").expect("auth"), basic("podman", "p"));
+        assert_eq!(first.auth_now("r:1").expect("auth"), basic("docker", "d"));
     }
 
     #[test]
     fn found_credentials_name_their_file_and_anonymous_names_none() {
         let s = store(r#"{"auths":{"r:1":{"username":"a","password":"b"}}}"#);
         assert_eq!(
-            s.find("r:1").expect("auth").source.as_deref(),
+            block(s.find("r:1", TIMEOUT))
+                .expect("auth")
+                .source
+                .as_deref(),
             Some("`config.json`")
         );
-        assert_eq!(s.find("r:9").expect("auth").source, None);
+        assert_eq!(block(s.find("r:9", TIMEOUT)).expect("auth").source, None);
     }
 
     #[test]
@@ -505,7 +570,7 @@ mod tests {
     #[test]
     fn a_bad_auth_value_is_an_error_without_the_secret() {
         let s = store(r#"{"auths":{"r:1":{"auth":"!!!not-base64-secret"}}}"#);
-        let err = s.auth_for("r:1").expect_err("bad base64");
+        let err = s.auth_now("r:1").expect_err("bad base64");
         assert!(!err.to_string().contains("not-base64-secret"), "{err}");
     }
 }

@@ -1,19 +1,14 @@
-//! Per-registry `oci-client` clients and the settings they are built from.
+//! The resolver's settings, and one transport per registry built from them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::Client;
-
-use oci_client::secrets::RegistryAuth;
-use oci_client::token_cache::{RegistryToken, RegistryTokenType};
-use oci_client::RegistryOperation;
+use reqwest::Url;
 use tokio::sync::OnceCell;
 
-use crate::token_sharing::SharedToken;
+use crate::transport::{Endpoint, Registry};
 use crate::{CredentialStore, ResolveError, RetryPolicy};
 
 /// Transport settings for one registry, from `[registries."host:port"]`.
@@ -30,12 +25,18 @@ pub struct RegistrySettings {
 pub struct ResolverConfig {
     /// Settings keyed by registry host as written in references (`host:port`).
     pub registries: BTreeMap<String, RegistrySettings>,
-    /// Limit for one request, from connecting to the last body byte.
+    /// Limit for one request, from connecting to the last body byte; also
+    /// for a credential helper to answer.
     pub request_timeout: Duration,
     /// How transient failures are retried.
     pub retry: RetryPolicy,
     /// How many requests may be in flight at once.
     pub jobs: usize,
+    /// How many of them may go to one registry at once. Over HTTP/2 they
+    /// share one connection, whose servers commonly allow 100 or more
+    /// streams at once; the bound keeps one registry from taking every
+    /// slot and spares a registry's rate limiter.
+    pub jobs_per_registry: usize,
     /// Credentials per registry; anonymous where it has none.
     pub credentials: CredentialStore,
 }
@@ -47,218 +48,39 @@ impl Default for ResolverConfig {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             jobs: 16,
+            jobs_per_registry: 100,
             credentials: CredentialStore::default(),
         }
     }
 }
 
-/// One `oci-client` per registry, created on first use and then shared so
-/// its connection pool and token cache serve every request to that registry.
+/// One [`Registry`] per registry, created on first use and then shared so
+/// its connections, ping and tokens serve every request to it.
 ///
-/// Per registry, not one for all: `oci-client` takes extra CAs and the
-/// plain-HTTP choice for the whole client, while images.toml sets them per
-/// registry.
+/// Per registry, not one for all: the plain-HTTP choice and extra CAs are
+/// set per registry in images.toml, and an HTTPS registry's client refuses
+/// plain HTTP altogether.
 pub(crate) struct Clients {
     config: ResolverConfig,
-    by_registry: Mutex<HashMap<String, Connection>>,
+    /// Registries marked `insecure`, which may be reached over plain HTTP.
+    insecure: Arc<Vec<String>>,
+    by_registry: Mutex<HashMap<String, Arc<RegistryCell>>>,
 }
 
-/// One completed authorization of a repository, to tell it from a later one.
-pub(crate) struct Authorization(Arc<OnceCell<()>>);
-
-/// A registry's client and the credentials it is used with.
-#[derive(Clone)]
-pub(crate) struct Connection {
-    pub client: Arc<Client>,
-    pub auth: RegistryAuth,
-    /// Where `auth` came from, for messages; `None` when anonymous.
-    pub source: Option<String>,
-    /// One authorization per repository, shared by every request to it.
-    authorized: Arc<Mutex<HashMap<String, Arc<OnceCell<()>>>>>,
-    /// For anonymous access: whether the registry's `/v2/` drew no
-    /// challenge, and which repository's authorization asked. The ping is
-    /// the same for every repository, so one answer serves them all.
-    probe: Arc<OnceCell<(bool, String)>>,
-    /// Whether one bearer token serves every repository here.
-    shared: Arc<SharedToken>,
-}
-
-impl Connection {
-    /// `err` with what this connection knows added: which credentials a
-    /// 401 refused.
-    pub(crate) fn explain(&self, err: ResolveError) -> ResolveError {
-        match err {
-            ResolveError::Unauthorized {
-                registry,
-                credentials: None,
-            } => ResolveError::Unauthorized {
-                registry,
-                credentials: self.source.clone(),
-            },
-            other => other,
-        }
-    }
-
-    fn new(client: Client, auth: RegistryAuth) -> Self {
-        Connection {
-            client: Arc::new(client),
-            auth,
-            source: None,
-            authorized: Arc::default(),
-            probe: Arc::default(),
-            shared: Arc::default(),
-        }
-    }
-
-    /// Authorizes pulls from `target`'s repository once, however many
-    /// requests need it at the same moment.
-    ///
-    /// `oci-client` authorizes inside every call: it caches bearer and
-    /// basic tokens, but for a registry that asks for no authentication
-    /// it caches nothing and sends `GET /v2/` before every request, which
-    /// doubles the requests `verify` makes; and concurrent requests for a
-    /// repository each fetch their own token. Calling `Client::auth` once
-    /// per repository fixes the second. For the first, an anonymous client
-    /// whose ping drew no challenge gets an empty bearer entry in the
-    /// client's public token cache: an open registry ignores the header,
-    /// and the entry expires like any token, after which the library
-    /// simply asks again.
-    pub(crate) async fn authorize(
-        &self,
-        target: &oci_client::Reference,
-    ) -> Result<Authorization, oci_client::errors::OciDistributionError> {
-        let cell = {
-            let mut map = self
-                .authorized
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            Arc::clone(map.entry(target.repository().to_string()).or_default())
-        };
-        cell.get_or_try_init(|| async {
-            let open = if self.auth == RegistryAuth::Anonymous {
-                let (open, prober) = self
-                    .probe
-                    .get_or_try_init(|| async {
-                        let token = self.fetch_token(target).await?;
-                        Ok::<_, oci_client::errors::OciDistributionError>((
-                            !token,
-                            target.repository().to_string(),
-                        ))
-                    })
-                    .await?;
-                if !open && prober != target.repository() {
-                    // A registry that challenges: a token per repository,
-                    // unless one it issued before serves here too.
-                    self.borrow_or_fetch_token(target).await?;
-                }
-                *open
-            } else {
-                self.borrow_or_fetch_token(target).await?;
-                false
-            };
-            if open {
-                self.insert_token(target, String::new()).await;
-            }
-            Ok::<_, oci_client::errors::OciDistributionError>(())
-        })
-        .await?;
-        Ok(Authorization(cell))
-    }
-
-    /// Uses a token issued for another repository when the registry allows
-    /// that (see [`SharedToken`]), else asks for one.
-    async fn borrow_or_fetch_token(
-        &self,
-        target: &oci_client::Reference,
-    ) -> Result<(), oci_client::errors::OciDistributionError> {
-        match self.shared.borrow(target.repository()) {
-            Some(token) => {
-                self.insert_token(target, token).await;
-                Ok(())
-            }
-            None => self.fetch_token(target).await.map(|_| ()),
-        }
-    }
-
-    /// Authorizes through `oci-client`, which caches what it gets; returns
-    /// whether the registry issued a bearer token, and offers it for sharing.
-    async fn fetch_token(
-        &self,
-        target: &oci_client::Reference,
-    ) -> Result<bool, oci_client::errors::OciDistributionError> {
-        let token = self
-            .client
-            .auth(target, &self.auth, RegistryOperation::Pull)
-            .await?;
-        let issued = token.is_some();
-        if let Some(token) = token {
-            self.shared.offer(token);
-        }
-        Ok(issued)
-    }
-
-    /// Puts a bearer token for `target`'s repository into the client's cache.
-    async fn insert_token(&self, target: &oci_client::Reference, token: String) {
-        self.client
-            .tokens
-            .insert(
-                target,
-                RegistryOperation::Pull,
-                RegistryTokenType::Bearer(RegistryToken::Token { token }),
-            )
-            .await;
-    }
-
-    /// Runs `request` authorized; a 401 (a token revoked or expired early)
-    /// re-authenticates once and tries again.
-    pub(crate) async fn authorized<T, F, Fut>(
-        &self,
-        target: &oci_client::Reference,
-        request: F,
-    ) -> Result<T, oci_client::errors::OciDistributionError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
-    {
-        let used = self.authorize(target).await?;
-        match request().await {
-            Err(oci_client::errors::OciDistributionError::UnauthorizedError { .. }) => {
-                self.shared.refused(target.repository());
-                self.forget(target, &used);
-                self.authorize(target).await?;
-                request().await
-            }
-            Ok(value) => {
-                self.shared.accepted(target.repository());
-                Ok(value)
-            }
-            other => other,
-        }
-    }
-
-    /// Forgets the authorization `used` for `target`'s repository, so the
-    /// next request authorizes again. Only that one: when several requests
-    /// are refused at once, the first to get here starts a new
-    /// authorization and the others share it instead of each fetching a
-    /// token.
-    fn forget(&self, target: &oci_client::Reference, used: &Authorization) {
-        let mut map = self
-            .authorized
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if map
-            .get(target.repository())
-            .is_some_and(|current| Arc::ptr_eq(current, &used.0))
-        {
-            map.remove(target.repository());
-        }
-    }
-}
+/// A registry's transport once made, or why it could not be.
+type RegistryCell = OnceCell<Result<Arc<Registry>, ResolveError>>;
 
 impl Clients {
     pub(crate) fn new(config: ResolverConfig) -> Self {
+        let insecure = config
+            .registries
+            .iter()
+            .filter(|(_, s)| s.insecure)
+            .map(|(name, _)| name.clone())
+            .collect();
         Clients {
             config,
+            insecure: Arc::new(insecure),
             by_registry: Mutex::new(HashMap::new()),
         }
     }
@@ -267,59 +89,78 @@ impl Clients {
         &self.config
     }
 
-    /// The connection for `registry`, made on first use. Credential
-    /// helpers therefore run once per registry, not once per image.
-    pub(crate) fn get(&self, registry: &str) -> Result<Connection, ResolveError> {
-        let mut map = self
-            .by_registry
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(connection) = map.get(registry) {
-            return Ok(connection.clone());
-        }
-        let found = self.config.credentials.find(registry)?;
-        let connection = Connection {
-            source: found.source,
-            ..Connection::new(self.build(registry)?, found.auth)
+    /// The transport for `registry`, made on first use. Credential helpers
+    /// therefore run once per registry, not once per image, and a failure
+    /// to find credentials is reported for every image of that registry
+    /// without running the helper again.
+    pub(crate) async fn get(&self, registry: &str) -> Result<Arc<Registry>, ResolveError> {
+        let cell = {
+            let mut map = self
+                .by_registry
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(map.entry(registry.to_string()).or_default())
         };
-        map.insert(registry.to_string(), connection.clone());
-        Ok(connection)
+        cell.get_or_init(|| async { self.build(registry).await.map(Arc::new) })
+            .await
+            .clone()
     }
 
-    fn build(&self, registry: &str) -> Result<Client, ResolveError> {
+    async fn build(&self, registry: &str) -> Result<Registry, ResolveError> {
+        let config_error = |reason: String| ResolveError::Config {
+            registry: registry.to_string(),
+            reason,
+        };
         let settings = self.config.registries.get(registry);
         let plain_http = uses_plain_http(registry, settings);
-        let mut config = ClientConfig {
-            protocol: if plain_http {
-                ClientProtocol::Http
-            } else {
-                ClientProtocol::Https
-            },
-            connect_timeout: Some(self.config.request_timeout.min(Duration::from_secs(10))),
-            read_timeout: Some(self.config.request_timeout),
-            // Index children are recorded, never chosen: no platform resolver.
-            platform_resolver: None,
-            user_agent: concat!("images/", env!("CARGO_PKG_VERSION")),
-            // For tokens without an `exp` claim: Docker's own default lifetime.
-            default_token_expiration_secs: 300,
-            ..ClientConfig::default()
-        };
+        let timeout = self.config.request_timeout;
+        // HTTP/2 where the registry offers it by ALPN (TLS): every request
+        // in flight shares one connection and handshake. Plain HTTP stays
+        // HTTP/1.1 (no prior knowledge), with a pool of connections.
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("images/", env!("CARGO_PKG_VERSION")))
+            // Redirects are followed by hand (see `transport`): the rules
+            // for scheme and credentials are ours.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
+            .https_only(!plain_http);
         // The system roots come from rustls-platform-verifier, which on
         // Linux reads them through rustls-native-certs: `SSL_CERT_FILE` and
         // `SSL_CERT_DIR` replace the system store there, as with OpenSSL.
         // Nothing to load here for them; the e2e tests pin it.
-        if let Some(pem) = settings.and_then(|s| s.ca_pem.clone()) {
-            config.extra_root_certificates.push(Certificate {
-                encoding: CertificateEncoding::Pem,
-                data: pem,
-            });
+        if let Some(pem) = settings.and_then(|s| s.ca_pem.as_deref()) {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| config_error(format!("its CA file is not PEM certificates: {e}")))?;
+            if certificates.is_empty() {
+                return Err(config_error("its CA file holds no certificate".into()));
+            }
+            builder = builder.tls_certs_merge(certificates);
         }
-        // `Client::new` silently falls back to a default (https) client when
-        // the config is rejected; `try_from` reports it.
-        Client::try_from(config).map_err(|e| ResolveError::Config {
-            registry: registry.to_string(),
-            reason: e.to_string(),
-        })
+        let http = builder.build().map_err(|e| config_error(e.to_string()))?;
+        let scheme = if plain_http { "http" } else { "https" };
+        let base = Url::parse(&format!("{scheme}://{}/", api_host(registry)))
+            .map_err(|e| config_error(format!("not a host name: {e}")))?;
+        let found = self.config.credentials.find(registry, timeout).await?;
+        Ok(Registry::new(Endpoint {
+            name: registry.to_string(),
+            base,
+            http,
+            credential: found.auth,
+            source: found.source,
+            timeout,
+            insecure: Arc::clone(&self.insecure),
+            in_flight: self.config.jobs_per_registry.max(1),
+        }))
+    }
+}
+
+/// Where a registry's API answers: Docker Hub's is `registry-1.docker.io`,
+/// as docker and containerd send it.
+fn api_host(registry: &str) -> &str {
+    match registry {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io",
+        other => other,
     }
 }
 

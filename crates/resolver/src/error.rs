@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
-
 /// Why a reference could not be resolved.
 ///
 /// Messages never contain credentials: they name the registry and the
@@ -103,6 +101,30 @@ pub enum ResolveError {
     RateLimited {
         /// The registry host.
         registry: String,
+        /// How long the registry asked us to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+    },
+    /// The registry asked to be asked again later than this run can wait.
+    #[error("registry `{registry}` answered {status} and asked to be asked again in {}s (`Retry-After`), longer than the {}s this run waits; try again later", .asked.as_secs(), .limit.as_secs())]
+    WaitTooLong {
+        /// The registry host.
+        registry: String,
+        /// The status that came with `Retry-After` (429 or 503).
+        status: u16,
+        /// What `Retry-After` asked for.
+        asked: Duration,
+        /// The longest wait [`crate::RetryPolicy::max_retry_after`] allows.
+        limit: Duration,
+    },
+    /// The registry's answer would have us give up a protection: a
+    /// redirect from HTTPS to plain HTTP, a plain-HTTP token realm for an
+    /// HTTPS registry.
+    #[error("refused an answer of registry `{registry}`: {reason}")]
+    Insecure {
+        /// The registry host.
+        registry: String,
+        /// What was asked of us, and why it is refused.
+        reason: String,
     },
     /// Connection refused, reset, DNS or TLS failure.
     #[error("cannot reach registry `{registry}`: {reason}")]
@@ -129,6 +151,8 @@ pub enum ResolveError {
         status: Option<u16>,
         /// The registry's message.
         message: String,
+        /// How long the registry asked us to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
     },
     /// Credentials could not be read (malformed config file, failing helper).
     #[error("cannot read registry credentials: {reason}")]
@@ -164,10 +188,14 @@ impl ResolveError {
             | ResolveError::Tampered { .. }
             | ResolveError::Schema1 { .. }
             | ResolveError::UnsupportedMediaType { .. }
-            | ResolveError::InvalidManifest { .. }
-            | ResolveError::TooLarge { .. }
             | ResolveError::PlatformMissing { .. } => ErrorClass::Finding,
-            ResolveError::Unauthorized { .. }
+            // What a registry answered that cannot be used says nothing
+            // about the user's files: the image could not be checked.
+            ResolveError::InvalidManifest { .. }
+            | ResolveError::TooLarge { .. }
+            | ResolveError::WaitTooLong { .. }
+            | ResolveError::Insecure { .. }
+            | ResolveError::Unauthorized { .. }
             | ResolveError::UnreadablePlatforms { .. }
             | ResolveError::UntrustedCertificate { .. }
             | ResolveError::RateLimited { .. }
@@ -204,121 +232,93 @@ impl ResolveError {
         )
     }
 
-    /// Translates an `oci-client` error for `reference` on `registry`.
-    pub(crate) fn from_oci(err: OciDistributionError, registry: &str, reference: &str) -> Self {
+    /// How long the registry asked us to wait before asking again.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ResolveError::RateLimited { retry_after, .. }
+            | ResolveError::Registry { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The registry an error is about, when it names one.
+    pub(crate) fn registry(&self) -> Option<&str> {
+        match self {
+            ResolveError::RateLimited { registry, .. }
+            | ResolveError::Registry { registry, .. }
+            | ResolveError::Unreachable { registry, .. }
+            | ResolveError::Timeout { registry, .. } => Some(registry),
+            _ => None,
+        }
+    }
+
+    /// The status of the answer that carried `Retry-After`, for messages.
+    pub(crate) fn status(&self) -> Option<u16> {
+        match self {
+            ResolveError::RateLimited { .. } => Some(429),
+            ResolveError::Registry { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// Classifies a transport error of `reqwest` by its type and source
+    /// chain: a timeout, a certificate rustls refused, a plain-HTTP answer
+    /// to a TLS hello, or an unreachable registry.
+    pub(crate) fn from_transport(err: &reqwest::Error, registry: &str, timeout: Duration) -> Self {
         let registry = registry.to_string();
-        let reference = reference.to_string();
-        match err {
-            OciDistributionError::DigestError(DigestError::VerificationError {
-                expected,
-                actual,
-            }) => ResolveError::Tampered {
-                reference,
-                expected,
-                actual,
-            },
-            OciDistributionError::DigestError(other) => ResolveError::InvalidManifest {
-                reference,
-                reason: other.to_string(),
-            },
-            OciDistributionError::RegistryError { envelope, .. } => {
-                let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-                let message = envelope
-                    .errors
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                if codes.iter().any(|c| {
-                    matches!(
-                        c,
-                        OciErrorCode::ManifestUnknown
-                            | OciErrorCode::NameUnknown
-                            | OciErrorCode::NotFound
-                    )
-                }) {
-                    ResolveError::NotFound { reference }
-                } else if codes.contains(&&OciErrorCode::Toomanyrequests) {
-                    ResolveError::RateLimited { registry }
-                } else if codes
-                    .iter()
-                    .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-                {
-                    ResolveError::Unauthorized {
-                        registry,
-                        credentials: None,
-                    }
-                } else {
-                    ResolveError::Registry {
-                        registry,
-                        status: None,
-                        message,
-                    }
-                }
-            }
-            OciDistributionError::ServerError { code, message, .. } => match code {
-                404 => ResolveError::NotFound { reference },
-                401 | 403 => ResolveError::Unauthorized {
-                    registry,
-                    credentials: None,
-                },
-                429 => ResolveError::RateLimited { registry },
-                _ => ResolveError::Registry {
-                    registry,
-                    status: Some(code),
-                    message: format!("HTTP {code}: {}", first_line(&message)),
-                },
-            },
-            OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => ResolveError::Unauthorized {
+        if err.is_timeout() {
+            return ResolveError::Timeout {
                 registry,
-                credentials: None,
-            },
-            OciDistributionError::RequestError(e) => {
-                if e.is_timeout() {
-                    ResolveError::Timeout {
-                        registry,
-                        after: Duration::ZERO,
-                    }
-                } else if let Some(reason) = certificate_problem(&e) {
-                    // Not transient, and not "unreachable": the registry
-                    // answered, with a certificate we must not accept.
-                    ResolveError::UntrustedCertificate { registry, reason }
-                } else if error_chain(&e).contains("InvalidContentType") {
-                    // rustls got a plain-HTTP answer to its hello. Not
-                    // retried and never retried over plain HTTP.
-                    ResolveError::Registry {
-                        registry,
-                        status: None,
-                        message: "it did not answer TLS on this port; if it serves plain HTTP, set `insecure = true` in its `[registries]` table".into(),
-                    }
-                } else {
-                    ResolveError::Unreachable {
-                        registry,
-                        reason: error_chain(&e),
-                    }
+                after: timeout,
+            };
+        }
+        match rustls_error(err) {
+            // Not transient, and not "unreachable": the registry answered,
+            // with a certificate we must not accept.
+            Some(tls @ rustls::Error::InvalidCertificate(_)) => {
+                ResolveError::UntrustedCertificate {
+                    registry,
+                    reason: tls.to_string(),
                 }
             }
-            OciDistributionError::UnsupportedSchemaVersionError(1) => {
-                ResolveError::Schema1 { reference }
-            }
-            OciDistributionError::UnsupportedMediaTypeError(media_type) => {
-                ResolveError::UnsupportedMediaType {
-                    reference,
-                    media_type,
+            // rustls got a plain-HTTP answer to its hello. Not retried and
+            // never retried over plain HTTP.
+            Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+                ResolveError::Registry {
+                    registry,
+                    status: None,
+                    message: "it did not answer TLS on this port; if it serves plain HTTP, set `insecure = true` in its `[registries]` table".into(),
+                    retry_after: None,
                 }
             }
-            OciDistributionError::VersionedParsingError(reason)
-            | OciDistributionError::ManifestParsingError(reason) => {
-                ResolveError::InvalidManifest { reference, reason }
-            }
-            other => ResolveError::Registry {
+            _ => ResolveError::Unreachable {
                 registry,
-                status: None,
-                message: other.to_string(),
+                reason: error_chain(err),
             },
         }
     }
+}
+
+/// The rustls error somewhere in `err`'s source chain. rustls reaches
+/// reqwest inside an `io::Error`, whose `source()` skips the error it
+/// wraps, so each `io::Error` is opened by hand.
+fn rustls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut source = Some(err);
+    while let Some(cause) = source {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(inner) = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(tls) = rustls_error(inner) {
+                return Some(tls);
+            }
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// The message for a 401/403, which depends on whether credentials were sent.
@@ -333,21 +333,8 @@ fn unauthorized_message(registry: &str, credentials: Option<&str>) -> String {
     }
 }
 
-/// rustls's verdict on the server's certificate, when that is why the
-/// request failed (reqwest keeps it in the source chain).
-fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut source = Some(err);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if let Some(at) = text.find("invalid peer certificate") {
-            return Some(text[at..].to_string());
-        }
-        source = cause.source();
-    }
-    None
-}
-
-fn first_line(s: &str) -> &str {
+/// The first line of a registry's message, at most 200 bytes.
+pub(crate) fn first_line(s: &str) -> &str {
     let line = s.lines().next().unwrap_or("").trim();
     if line.len() > 200 {
         // Cut on a char boundary: registries may send anything.

@@ -1,11 +1,13 @@
 //! Resolve image references to content digests against OCI registries.
 //!
-//! This crate is the only part of `images` that talks to the network. It is
-//! built on [`oci_client`] and adds what that client leaves to its callers:
-//! the digest of every manifest body is computed here and compared with what
-//! the registry claims, requests are bounded in time and retried with
-//! backoff, and each registry gets its own transport settings (plain HTTP
-//! only for loopback or `insecure` registries, an extra CA where configured).
+//! This crate is the only part of `images` that talks to the network. It
+//! speaks the distribution protocol itself on `reqwest`: the digest of every
+//! manifest body is computed here and compared with what the registry
+//! claims, bodies are read in a stream up to a cap, requests are bounded in
+//! time and retried with backoff that honours `Retry-After`, redirects never
+//! downgrade to plain HTTP, and each registry gets its own transport
+//! settings (plain HTTP only for loopback or `insecure` registries, an extra
+//! CA where configured).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), images_resolver::ResolveError> {
@@ -21,21 +23,28 @@
 //! ```
 
 mod auth;
+mod blob;
+mod challenge;
 mod client;
 mod error;
 mod media_type;
+mod referrers;
 mod resolve;
 mod retry;
+mod tags;
+mod token;
 mod token_sharing;
+mod transport;
 mod verify;
 
-pub use auth::CredentialStore;
+pub use auth::{Credential, CredentialStore};
 pub use client::{RegistrySettings, ResolverConfig};
 pub use error::{ErrorClass, ResolveError};
 pub use media_type::{
     DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, OCI_INDEX,
     OCI_MANIFEST,
 };
+pub use referrers::Referrer;
 pub use resolve::{Resolved, Resolver};
 pub use retry::RetryPolicy;
 pub use verify::{Finding, FindingKind};

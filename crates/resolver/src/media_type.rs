@@ -69,7 +69,7 @@ struct RawPlatform {
 /// answering `text/plain` with a valid manifest) is ignored rather than
 /// refused: refusing it would add no protection, since anyone able to
 /// change the header could not change the body without changing its
-/// digest. `oci-client` does not look at the header either.
+/// digest.
 pub(crate) fn inspect(body: &[u8], reference: &str) -> Result<Inspected, ResolveError> {
     let invalid = |reason: String| ResolveError::InvalidManifest {
         reference: reference.to_string(),

@@ -2,13 +2,20 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::stream::{self, StreamExt};
 use images_lockfile::{Digest, Platform, PlatformManifest, Reference};
 
-use crate::client::{Clients, Connection};
+use reqwest::Method;
+
+use crate::client::Clients;
 use crate::media_type::{inspect, platform_matches, Inspected};
+use crate::transport::{Answer, Request};
 use crate::{ResolveError, ResolverConfig, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES};
+
+/// The registry's `Docker-Content-Digest` header.
+const DIGEST_HEADER: &str = "docker-content-digest";
 
 /// What a reference resolved to, checked against the bytes received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +37,9 @@ pub struct Resolved {
 /// Resolves references against registries. Cheap to share behind an `Arc`;
 /// all methods take `&self`.
 pub struct Resolver {
-    clients: Clients,
+    pub(crate) clients: Clients,
+    /// Manifest GETs sent (Docker Hub counts them against the pull quota).
+    manifest_gets: AtomicUsize,
 }
 
 impl Resolver {
@@ -38,7 +47,14 @@ impl Resolver {
     pub fn new(config: ResolverConfig) -> Result<Resolver, ResolveError> {
         Ok(Resolver {
             clients: Clients::new(config),
+            manifest_gets: AtomicUsize::new(0),
         })
+    }
+
+    /// How many manifest GETs this resolver has sent so far (HEADs are not
+    /// counted: Docker Hub's pull quota counts GETs only).
+    pub fn manifest_gets(&self) -> usize {
+        self.manifest_gets.load(Ordering::Relaxed)
     }
 
     /// The settings this resolver was made with.
@@ -66,6 +82,44 @@ impl Resolver {
             manifests,
             skipped: inspected.skipped,
         })
+    }
+
+    /// Re-resolves a tag that was locked to `locked`: a HEAD first, and a
+    /// GET (hashed, as [`Resolver::resolve`]) only when the tag names
+    /// another digest now. `Ok(None)` when it still names `locked`, which
+    /// was hashed and trusted when it was locked: nothing to fetch again,
+    /// and no pull counted against Docker Hub's quota.
+    pub async fn refresh(
+        &self,
+        reference: &Reference,
+        platforms: &[Platform],
+        locked: &Digest,
+    ) -> Result<Option<Resolved>, ResolveError> {
+        if &self.head_digest(reference).await? == locked {
+            return Ok(None);
+        }
+        self.resolve(reference, platforms).await.map(Some)
+    }
+
+    /// [`Resolver::resolve`] for entries without a locked digest and
+    /// [`Resolver::refresh`] for those with one, many at a time as
+    /// [`Resolver::resolve_many_with_progress`] does.
+    pub async fn refresh_many_with_progress(
+        &self,
+        requests: &[(Reference, Vec<Platform>, Option<Digest>)],
+        progress: &(dyn Fn() + Sync),
+    ) -> Vec<Result<Option<Resolved>, ResolveError>> {
+        self.run_deduplicated(
+            requests,
+            |(reference, platforms, locked)| async move {
+                match locked {
+                    Some(locked) => self.refresh(reference, platforms, locked).await,
+                    None => self.resolve(reference, platforms).await.map(Some),
+                }
+            },
+            progress,
+        )
+        .await
     }
 
     /// Resolves many references with at most `jobs` requests in flight;
@@ -98,19 +152,11 @@ impl Resolver {
     /// sends no `Docker-Content-Digest` or refuses HEAD.
     pub async fn head_digest(&self, reference: &Reference) -> Result<Digest, ResolveError> {
         let shown = reference.to_string();
-        let header = self
-            .request(reference, |connection, target| async move {
-                connection
-                    .client
-                    .fetch_manifest_digest(&target, &connection.auth)
-                    .await
-            })
-            .await;
-        match header {
-            Ok(value) => Digest::parse(&value).map_err(|e| ResolveError::InvalidManifest {
-                reference: shown,
-                reason: format!("the registry named digest `{value}`: {e}"),
-            }),
+        match self.manifest(reference, Method::HEAD).await {
+            Ok(answer) => match header_digest(&answer, &shown)? {
+                Some(digest) => Ok(digest),
+                None => self.fetch(reference).await.map(|(d, _)| d),
+            },
             // 405 or another refusal of HEAD: ask with GET.
             Err(ResolveError::Registry {
                 status: Some(405), ..
@@ -119,51 +165,8 @@ impl Resolver {
         }
     }
 
-    /// Every tag of the repository `reference` names (its own tag and
-    /// digest do not matter), sorted and without duplicates.
-    ///
-    /// Asks page by page (`n` and `last`, as the distribution spec pages
-    /// them) up to a bound, and stops at a page that is short or that did
-    /// not move past the last tag seen: Debian's docker-registry 2.8
-    /// ignores `n` and `last` and answers every tag at once, unsorted.
-    pub async fn list_tags(&self, reference: &Reference) -> Result<Vec<String>, ResolveError> {
-        const PAGE: usize = 1000;
-        const MAX_PAGES: usize = 100;
-        let mut tags: Vec<String> = Vec::new();
-        let mut last: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let after = last.clone();
-            let page = self
-                .request(reference, |connection, target| {
-                    let after = after.clone();
-                    async move {
-                        connection
-                            .client
-                            .list_tags(&target, &connection.auth, Some(PAGE), after.as_deref())
-                            .await
-                    }
-                })
-                .await?;
-            let short = page.tags.len() < PAGE;
-            let moved = match (&last, page.tags.first()) {
-                (Some(last), Some(first)) => first > last,
-                (None, Some(_)) => true,
-                (_, None) => false,
-            };
-            let page_last = page.tags.iter().max().cloned();
-            tags.extend(page.tags);
-            if short || !moved {
-                break;
-            }
-            last = page_last;
-        }
-        tags.sort_unstable();
-        tags.dedup();
-        Ok(tags)
-    }
-
-    /// [`Resolver::list_tags`] for many repositories, `jobs` at a time;
-    /// each repository is asked once. Results come back in input order.
+    /// [`Resolver::tags`] for many repositories, `jobs` at a time; each
+    /// repository is asked once. Results come back in input order.
     pub async fn list_tags_many(
         &self,
         references: &[Reference],
@@ -175,7 +178,7 @@ impl Resolver {
                     .unwrap_or_else(|| r.clone())
             })
             .collect();
-        self.run_deduplicated(&repositories, |r| self.list_tags(r), &|| {})
+        self.run_deduplicated(&repositories, |r| self.tags(r), &|| {})
             .await
     }
 
@@ -196,98 +199,86 @@ impl Resolver {
     }
 
     /// GETs a manifest, checks its size and digest, and reads it.
+    ///
+    /// The body is read in a stream and cut at [`MAX_MANIFEST_BYTES`]. Its
+    /// digest is computed here: it must match the digest asked for, and
+    /// the registry's `Docker-Content-Digest` when it sends one (in
+    /// whichever algorithm that names).
     pub(crate) async fn fetch(
         &self,
         reference: &Reference,
     ) -> Result<(Digest, Inspected), ResolveError> {
         let shown = reference.to_string();
-        let (body, checked) = self
-            .request(reference, |connection, target| async move {
-                connection
-                    .client
-                    .pull_manifest_raw(&target, &connection.auth, MANIFEST_MEDIA_TYPES)
-                    .await
-            })
-            .await?;
-        // `oci-client` reads the whole body before we see it; the cap is
-        // enforced here, and the request timeout bounds an endless body.
-        if body.len() > MAX_MANIFEST_BYTES {
-            return Err(ResolveError::TooLarge {
-                reference: shown,
-                size: body.len(),
-                limit: MAX_MANIFEST_BYTES,
-            });
-        }
-        // `oci-client` already compared the body with the header and the
-        // digest asked for; hash it again so the recorded digest is one we
-        // computed, whatever the library's rules become.
+        let answer = self.manifest(reference, Method::GET).await?;
+        let body = &answer.body;
         let digest = match reference.digest() {
             Some(wanted) => {
-                if !wanted.matches(&body) {
-                    return Err(tampered(&shown, wanted.to_string(), &body));
+                if !wanted.matches(body) {
+                    return Err(tampered(&shown, wanted.to_string(), body));
                 }
                 wanted.clone()
             }
-            None => Digest::sha256_of(&body),
+            None => Digest::sha256_of(body),
         };
-        if checked != digest.to_string() {
-            return Err(tampered(&shown, checked, &body));
+        if let Some(named) = header_digest(&answer, &shown)? {
+            if !named.matches(body) {
+                return Err(tampered(&shown, named.to_string(), body));
+            }
         }
-        let inspected = inspect(&body, &shown)?;
+        let inspected = inspect(body, &shown)?;
         Ok((digest, inspected))
     }
 
-    /// One request about `reference`: on its registry's connection,
-    /// authorized, under the timeout and the retry policy, with errors
-    /// explained in terms of where the credentials came from.
-    async fn request<T, F, Fut>(&self, reference: &Reference, send: F) -> Result<T, ResolveError>
-    where
-        F: Fn(Connection, oci_client::Reference) -> Fut,
-        Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
-    {
-        let registry = reference.domain();
-        let connection = self.clients.get(registry)?;
-        let target = to_oci(reference);
-        let (c, t, send) = (&connection, &target, &send);
-        self.call(registry, &reference.to_string(), move || async move {
-            c.authorized(t, || send(c.clone(), t.clone())).await
-        })
+    /// One manifest request (HEAD or GET) for `reference`, by digest when
+    /// it has one, else by tag, with every pinnable type accepted.
+    async fn manifest(
+        &self,
+        reference: &Reference,
+        method: Method,
+    ) -> Result<Answer, ResolveError> {
+        let target = match (reference.digest(), reference.tag()) {
+            (Some(digest), _) => digest.to_string(),
+            (None, Some(tag)) => tag.to_string(),
+            (None, None) => "latest".to_string(),
+        };
+        let path = format!("/v2/{}/manifests/{target}", reference.path());
+        let accept = MANIFEST_MEDIA_TYPES.join(", ");
+        if method == Method::GET {
+            self.manifest_gets.fetch_add(1, Ordering::Relaxed);
+        }
+        self.request(
+            reference.domain(),
+            &Request {
+                method,
+                path: &path,
+                repository: reference.path(),
+                about: &reference.to_string(),
+                accept: Some(&accept),
+                cap: MAX_MANIFEST_BYTES,
+            },
+        )
         .await
-        .map_err(|e| connection.explain(e))
     }
 
-    /// One registry call under the timeout and the retry policy.
-    async fn call<T, F, Fut>(
+    /// One request to `registry`, on its transport, authorized, under the
+    /// timeout and the retry policy.
+    pub(crate) async fn request(
         &self,
         registry: &str,
-        reference: &str,
-        mut call: F,
-    ) -> Result<T, ResolveError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
-    {
+        request: &Request<'_>,
+    ) -> Result<Answer, ResolveError> {
         let config = self.clients.config();
         let timeout = config.request_timeout;
         config
             .retry
-            .run(reference, || {
-                let attempt = call();
-                async move {
-                    match tokio::time::timeout(timeout, attempt).await {
-                        Ok(Ok(value)) => Ok(value),
-                        Ok(Err(e)) => Err(match ResolveError::from_oci(e, registry, reference) {
-                            ResolveError::Timeout { registry, .. } => ResolveError::Timeout {
-                                registry,
-                                after: timeout,
-                            },
-                            other => other,
-                        }),
-                        Err(_) => Err(ResolveError::Timeout {
-                            registry: registry.to_string(),
-                            after: timeout,
-                        }),
-                    }
+            .run(request.about, || async {
+                let transport = self.clients.get(registry).await?;
+                match tokio::time::timeout(timeout, transport.send(request)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(ResolveError::Timeout {
+                        registry: registry.to_string(),
+                        after: timeout,
+                    }),
                 }
             })
             .await
@@ -347,6 +338,7 @@ impl Resolver {
                     registry: String::new(),
                     status: None,
                     message: "internal error: request was not run".to_string(),
+                    retry_after: None,
                 }),
             })
             .collect()
@@ -402,16 +394,19 @@ fn select_platforms(
         .collect())
 }
 
-fn to_oci(reference: &Reference) -> oci_client::Reference {
-    let registry = reference.domain().to_string();
-    let repository = reference.path().to_string();
-    match (reference.tag(), reference.digest()) {
-        (_, Some(digest)) => {
-            oci_client::Reference::with_digest(registry, repository, digest.to_string())
-        }
-        (Some(tag), None) => oci_client::Reference::with_tag(registry, repository, tag.to_string()),
-        (None, None) => oci_client::Reference::with_tag(registry, repository, "latest".to_string()),
-    }
+/// The digest the registry's `Docker-Content-Digest` header names, if it
+/// sends one; a header that is not a digest we can check is garbage.
+fn header_digest(answer: &Answer, shown: &str) -> Result<Option<Digest>, ResolveError> {
+    let Some(value) = answer.headers.get(DIGEST_HEADER) else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    Digest::parse(text.trim())
+        .map(Some)
+        .map_err(|e| ResolveError::InvalidManifest {
+            reference: shown.to_string(),
+            reason: format!("the registry named digest `{text}`: {e}"),
+        })
 }
 
 #[cfg(test)]

@@ -7,23 +7,18 @@ use crate::ResolveError;
 
 /// How transient failures (429, 5xx, resets, timeouts) are retried.
 ///
-/// `oci-client` has no retry policy of its own, so every call the resolver
-/// makes goes through [`RetryPolicy::run`]. A call gives up after
-/// `attempts` tries, so the time one reference can take is bounded by
-/// `attempts` request timeouts plus the delays between them (with the
-/// defaults and a 30 s timeout: 4 x 30 s + at most 7 s).
+/// Every request the resolver makes goes through [`RetryPolicy::run`]. A
+/// call gives up after `attempts` tries, so the time one reference can take
+/// is bounded by `attempts` request timeouts plus the delays between them.
 ///
-/// `Retry-After` is not honoured, because `oci-client` 0.18 does not let
-/// us see it: its errors for a 429 or 5xx (`RegistryError`, `ServerError`)
-/// carry the status, the URL and the body, never the response headers, and
-/// it offers no hook on the response. Reading the header would take a
-/// second HTTP client beside it, which the design rules out. Instead a 429
-/// backs off from [`RetryPolicy::rate_limit_delay`], longer than other
+/// A registry's `Retry-After` (seconds or an HTTP date) is honoured: the
+/// next try comes no sooner than it asks. A registry that asks for longer
+/// than `max_retry_after` (Docker Hub's pull limit lasts hours) ends the
+/// run at once with [`ResolveError::WaitTooLong`], which says how long it
+/// asked for: waiting that out in CI is not a plan. Without the header, a
+/// 429 backs off from [`RetryPolicy::rate_limit_delay`], longer than other
 /// transient failures: registries that throttle in bursts (GHCR, ECR,
-/// Quay) ask for about a second. A registry that asks for longer than the
-/// delays add up to (Docker Hub's pull limit lasts hours) ends the run
-/// with a rate-limit error, exit 3, which is also what waiting it out in
-/// CI would amount to.
+/// Quay) ask for about a second.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
@@ -34,8 +29,10 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Delay before the first retry of a 429 Too Many Requests; doubled
     /// for each later one, capped by `max_delay`. Stands in for the
-    /// `Retry-After` we cannot read (see above).
+    /// `Retry-After` a registry did not send.
     pub rate_limit_delay: Duration,
+    /// The longest `Retry-After` waited for; a longer one is an error.
+    pub max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -45,6 +42,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
             rate_limit_delay: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(30),
         }
     }
 }
@@ -60,7 +58,17 @@ impl RetryPolicy {
         loop {
             match call().await {
                 Err(err) if err.is_transient() && attempt < self.attempts.max(1) => {
-                    let delay = if err.is_rate_limit() {
+                    let delay = if let Some(asked) = err.retry_after() {
+                        if asked > self.max_retry_after {
+                            return Err(ResolveError::WaitTooLong {
+                                registry: err.registry().unwrap_or_default().to_string(),
+                                status: err.status().unwrap_or(429),
+                                asked,
+                                limit: self.max_retry_after,
+                            });
+                        }
+                        asked
+                    } else if err.is_rate_limit() {
                         self.backoff(self.rate_limit_delay, attempt)
                     } else {
                         self.delay(attempt)
@@ -115,6 +123,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
             rate_limit_delay: Duration::from_millis(400),
+            max_retry_after: Duration::from_secs(30),
         };
         let d1 = p.delay(1);
         assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
@@ -139,6 +148,7 @@ mod tests {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_secs(5),
             rate_limit_delay: Duration::from_millis(300),
+            max_retry_after: Duration::from_secs(30),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -153,13 +163,44 @@ mod tests {
         };
         let limited = timed(ResolveError::RateLimited {
             registry: "r".into(),
+            retry_after: None,
         });
         let unavailable = timed(ResolveError::Registry {
             registry: "r".into(),
             status: Some(503),
             message: "busy".into(),
+            retry_after: None,
         });
         assert!(limited >= Duration::from_millis(150), "{limited:?}");
         assert!(unavailable < Duration::from_millis(100), "{unavailable:?}");
+    }
+
+    #[test]
+    fn retry_after_is_waited_for_and_a_longer_wait_than_allowed_is_an_error() {
+        let p = RetryPolicy {
+            attempts: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+            rate_limit_delay: Duration::from_millis(1),
+            max_retry_after: Duration::from_secs(2),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let limited = |secs| ResolveError::RateLimited {
+            registry: "r".into(),
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        let started = std::time::Instant::now();
+        let result: Result<(), ResolveError> =
+            runtime.block_on(p.run("r", || std::future::ready(Err(limited(1)))));
+        assert!(matches!(result, Err(ResolveError::RateLimited { .. })));
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        let result: Result<(), ResolveError> =
+            runtime.block_on(p.run("r", || std::future::ready(Err(limited(3)))));
+        let err = result.expect_err("too long a wait");
+        assert!(matches!(err, ResolveError::WaitTooLong { .. }), "{err:?}");
+        assert!(err.to_string().contains("in 3s"), "{err}");
     }
 }

@@ -2,7 +2,7 @@
 //! registry allows it.
 //!
 //! Registries issue a token per scope (`repository:NAME:pull`), and
-//! `oci-client` asks for one per repository. Some registries' tokens cover
+//! the resolver asks for one per repository. Some registries' tokens cover
 //! more than the scope asked for (a user's or a robot account's token), so
 //! asking again for each of a thousand repositories is wasted work. Whether
 //! a registry allows it is learned by trying: one repository at a time

@@ -79,6 +79,9 @@ impl Resolver {
         if current == locked.digest {
             return Ok(None);
         }
+        // A header in another algorithm (sha512) cannot be compared with
+        // the lock's digest: the body's hash decides.
+        let comparable = current.algorithm() == locked.digest.algorithm();
         let current = match self.fetch(reference).await {
             Ok((d, _)) => d,
             Err(e @ ResolveError::Tampered { .. }) => return Ok(Some(tampered(e))),
@@ -91,6 +94,9 @@ impl Resolver {
             }
             Err(e) => return Err(e),
         };
+        if current == locked.digest && !comparable {
+            return Ok(None);
+        }
         if current == locked.digest {
             // The HEAD header named another digest than the body hashes to.
             return Ok(Some(Finding {

@@ -13,6 +13,15 @@
 //! `images verify`, `images lock` with nothing changed, and
 //! `skopeo inspect` 8 in parallel (on a sample of S tags, scaled to N).
 //!
+//! `images-bench --latency MS [N...]` measures instead against a TLS
+//! registry (which offers HTTP/2) behind a latency proxy of ours, MS
+//! milliseconds each way: `images verify` and cold `images lock` against
+//! `curl --http2 -Z --parallel-max 100` making the same HEADs and GETs,
+//! and `skopeo inspect` 8 in parallel on a sample; with the connections
+//! each opened. `--token` adds a token-auth registry whose token server
+//! is behind such a proxy too, against one token request for every
+//! repository followed by curl.
+//!
 //! `images-bench --serve N DIR` only sets up: registry, N tags, and
 //! DIR/images.toml, then waits for Enter, so a profiler can be pointed
 //! at `images verify` run in DIR (see docs/performance.md).
@@ -24,7 +33,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use futures::stream::{self, StreamExt};
-use images_testkit::{Fixture, Kind, Registry, ACCEPT_ALL_MANIFESTS};
+use images_testkit::{
+    Fixture, Kind, LatencyProxy, Registry, RegistryOptions, TestCa, TokenServer,
+    ACCEPT_ALL_MANIFESTS, TOKEN_SERVICE,
+};
 
 const KINDS: [Kind; 4] = [
     Kind::OciIndex,
@@ -39,6 +51,8 @@ fn main() -> anyhow::Result<()> {
     let mut jobs = 16;
     let mut skopeo_sample = 400;
     let mut serve: Option<PathBuf> = None;
+    let mut latency: Option<u64> = None;
+    let mut token = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -49,9 +63,17 @@ fn main() -> anyhow::Result<()> {
                     .context("--skopeo-sample needs a number")?
                     .parse()?
             }
+            "--latency" => {
+                latency = Some(
+                    args.next()
+                        .context("--latency needs milliseconds")?
+                        .parse()?,
+                )
+            }
+            "--token" => token = true,
             "--serve" => serve = Some(args.next().context("--serve needs N and DIR")?.into()),
             "-h" | "--help" => {
-                println!("usage: images-bench [N...] [--jobs J] [--skopeo-sample S]\n       images-bench N --serve DIR");
+                println!("usage: images-bench [N...] [--jobs J] [--skopeo-sample S]\n       images-bench --latency MS [N...] [--skopeo-sample S] [--token]\n       images-bench N --serve DIR");
                 return Ok(());
             }
             n => sizes.push(
@@ -73,6 +95,22 @@ fn main() -> anyhow::Result<()> {
         loop {
             std::thread::sleep(Duration::from_secs(3600));
         }
+    }
+    if let Some(ms) = latency {
+        let images = sibling_binary("images")?;
+        for n in if sizes.is_empty() { vec![1000] } else { sizes } {
+            if token {
+                bench_token_latency(&images, n, Duration::from_millis(ms))?;
+            } else {
+                bench_latency(
+                    &images,
+                    n,
+                    Duration::from_millis(ms),
+                    skopeo_sample.min(100),
+                )?;
+            }
+        }
+        return Ok(());
     }
     if sizes.is_empty() {
         sizes = vec![100, 1000, 10000];
@@ -220,6 +258,273 @@ fn bench_size(
     Ok((lock.wall, verify.wall))
 }
 
+/// `images` against curl over HTTP/2 and skopeo, through a latency proxy
+/// `delay` each way in front of a TLS registry.
+fn bench_latency(
+    images: &Path,
+    n: usize,
+    delay: Duration,
+    skopeo_sample: usize,
+) -> anyhow::Result<()> {
+    let ca = TestCa::new("images-bench CA")?;
+    let registry = Registry::start_with(RegistryOptions {
+        tls: Some(ca.server_files()?),
+        ..Default::default()
+    })?;
+    eprintln!("N={n}: pushing {n} tags to a TLS registry...");
+    let tags = push_tags(&registry, n)?;
+    let proxy = LatencyProxy::start(&registry.addr(), delay)?;
+    let addr = proxy.addr();
+    let dir = tempfile::tempdir()?;
+    write_tls_manifest(dir.path(), &addr, &tags, &ca)?;
+
+    let counted = |run: &dyn Fn() -> anyhow::Result<Duration>| -> anyhow::Result<(Duration, u64)> {
+        let before = proxy.connections();
+        let wall = run()?;
+        Ok((wall, proxy.connections() - before))
+    };
+    let curl_head =
+        counted(&|| curl_parallel(&addr, &ca.ca_path(), &tags, dir.path(), true, None))?;
+    let curl_get =
+        counted(&|| curl_parallel(&addr, &ca.ca_path(), &tags, dir.path(), false, None))?;
+    let lock =
+        counted(&|| Ok(run_images(images, dir.path(), &["lock", "--jobs", "100", "-q"], 0)?.wall))?;
+    let verify = counted(&|| {
+        Ok(run_images(images, dir.path(), &["verify", "--jobs", "100", "-q"], 0)?.wall)
+    })?;
+    let skopeo =
+        counted(&|| {
+            Ok(skopeo_inspect(&addr, &tags, skopeo_sample)?
+                .map_or(Duration::ZERO, |(sample, wall)| {
+                    wall.mul_f64(n as f64 / sample as f64)
+                }))
+        })?;
+
+    println!(
+        "\nN = {n} tags, TLS registry behind {} ms each way",
+        delay.as_millis()
+    );
+    println!(
+        "{:<44} {:>9} {:>12} {:>16}",
+        "measure", "wall", "connections", "ratio"
+    );
+    let row = |name: &str, (wall, connections): (Duration, u64), ratio: String| {
+        println!(
+            "{:<44} {:>8.3}s {:>12} {:>16}",
+            name,
+            wall.as_secs_f64(),
+            connections,
+            ratio
+        )
+    };
+    let ratio = |a: Duration, b: Duration| format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64());
+    row(
+        "curl --http2 -Z --parallel-max 100, HEAD",
+        curl_head,
+        "1.00x HEAD".into(),
+    );
+    row(
+        "curl --http2 -Z --parallel-max 100, GET",
+        curl_get,
+        "1.00x GET".into(),
+    );
+    row(
+        "images verify --jobs 100",
+        verify,
+        format!("{} HEAD", ratio(verify.0, curl_head.0)),
+    );
+    row(
+        "images lock --jobs 100 (cold)",
+        lock,
+        format!("{} GET", ratio(lock.0, curl_get.0)),
+    );
+    if skopeo.0 > Duration::ZERO {
+        row(
+            &format!("skopeo inspect x8 ({skopeo_sample}, scaled)"),
+            skopeo,
+            format!(
+                "verify {:.0}x faster",
+                skopeo.0.as_secs_f64() / verify.0.as_secs_f64()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// A token-auth TLS registry and its TLS token server, each behind a
+/// latency proxy `delay` each way: `images verify` (a token per
+/// repository) against one token request naming every repository's scope
+/// followed by curl's HEADs over HTTP/2.
+fn bench_token_latency(images: &Path, n: usize, delay: Duration) -> anyhow::Result<()> {
+    const USER: (&str, &str) = ("bench", "bench-password");
+    let ca = TestCa::new("images-bench CA")?;
+    let server = TokenServer::start_tls(Some((USER.0.into(), USER.1.into())), &ca.server_files()?)?;
+    let token_proxy = LatencyProxy::start(&server.addr(), Duration::ZERO)?;
+    let mut auth = server.registry_auth();
+    auth.realm = format!("https://{}/token", token_proxy.addr());
+    let registry = Registry::start_with(RegistryOptions {
+        tls: Some(ca.server_files()?),
+        token: Some(auth),
+        ..Default::default()
+    })?;
+    eprintln!("N={n}: pushing {n} tags to a token-auth TLS registry...");
+    let tags = push_tags(&registry, n)?;
+    let proxy = LatencyProxy::start(&registry.addr(), Duration::ZERO)?;
+    token_proxy.set_delay(delay);
+    proxy.set_delay(delay);
+    let addr = proxy.addr();
+    let dir = tempfile::tempdir()?;
+    write_tls_manifest(dir.path(), &addr, &tags, &ca)?;
+    std::fs::write(
+        dir.path().join("config.json"),
+        serde_json::json!({"auths": {addr.clone(): {"username": USER.0, "password": USER.1}}})
+            .to_string(),
+    )?;
+
+    let mut repositories: Vec<&str> = tags.iter().map(|(r, _)| r.as_str()).collect();
+    repositories.dedup();
+    let started = Instant::now();
+    let before = proxy.connections() + token_proxy.connections();
+    let mut url = format!(
+        "https://{}/token?service={TOKEN_SERVICE}",
+        token_proxy.addr()
+    );
+    for repo in &repositories {
+        url.push_str(&format!("&scope=repository:{repo}:pull"));
+    }
+    let answer = Command::new("curl")
+        .args([
+            "-s",
+            "--fail",
+            "--http2",
+            "-u",
+            &format!("{}:{}", USER.0, USER.1),
+        ])
+        .arg("--cacert")
+        .arg(ca.ca_path())
+        .arg(&url)
+        .output()
+        .context("running curl for a token")?;
+    let token: serde_json::Value =
+        serde_json::from_slice(&answer.stdout).context("the token server's answer to curl")?;
+    let token = token["token"]
+        .as_str()
+        .context("no token for curl")?
+        .to_string();
+    curl_parallel(&addr, &ca.ca_path(), &tags, dir.path(), true, Some(&token))?;
+    let curl = (
+        started.elapsed(),
+        proxy.connections() + token_proxy.connections() - before,
+    );
+    let before = proxy.connections() + token_proxy.connections();
+    let lock = run_images(images, dir.path(), &["lock", "--jobs", "100", "-q"], 0)?.wall;
+    let lock = (
+        lock,
+        proxy.connections() + token_proxy.connections() - before,
+    );
+    let before = proxy.connections() + token_proxy.connections();
+    let verify = run_images(images, dir.path(), &["verify", "--jobs", "100", "-q"], 0)?.wall;
+    let verify = (
+        verify,
+        proxy.connections() + token_proxy.connections() - before,
+    );
+
+    println!(
+        "\nN = {n} tags in {} repositories, token auth; registry and token server each {} ms away",
+        repositories.len(),
+        delay.as_millis()
+    );
+    println!(
+        "{:<52} {:>9} {:>12} {:>10}",
+        "measure", "wall", "connections", "ratio"
+    );
+    println!(
+        "{:<52} {:>8.3}s {:>12} {:>10}",
+        "one token request (all scopes) + curl HEADs, HTTP/2",
+        curl.0.as_secs_f64(),
+        curl.1,
+        "1.00x"
+    );
+    println!(
+        "{:<52} {:>8.3}s {:>12} {:>10}",
+        "images lock --jobs 100 (cold; GETs)",
+        lock.0.as_secs_f64(),
+        lock.1,
+        "-"
+    );
+    println!(
+        "{:<52} {:>8.3}s {:>12} {:>9.2}x",
+        "images verify --jobs 100",
+        verify.0.as_secs_f64(),
+        verify.1,
+        verify.0.as_secs_f64() / curl.0.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// curl making one HEAD (or GET) per tag, 100 at a time, multiplexed over
+/// HTTP/2 where it can: the floor for a client of this registry.
+fn curl_parallel(
+    addr: &str,
+    ca: &Path,
+    tags: &[(String, String)],
+    dir: &Path,
+    head: bool,
+    bearer: Option<&str>,
+) -> anyhow::Result<Duration> {
+    let config = dir.join("curl.config");
+    let mut text = String::new();
+    for (repo, tag) in tags {
+        text.push_str(&format!(
+            "url = \"https://{addr}/v2/{repo}/manifests/{tag}\"\noutput = \"/dev/null\"\n"
+        ));
+    }
+    std::fs::write(&config, text)?;
+    let started = Instant::now();
+    let status = Command::new("curl")
+        .args(["--http2", "-Z", "--parallel-max", "100", "-s", "--fail"])
+        .arg("--cacert")
+        .arg(ca)
+        .args(["-H", &format!("Accept: {ACCEPT_ALL_MANIFESTS}")])
+        .args(if head { &["--head"][..] } else { &[][..] })
+        .args(
+            bearer
+                .map(|t| ["-H".to_string(), format!("Authorization: Bearer {t}")])
+                .into_iter()
+                .flatten(),
+        )
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        // Its parallel progress meter ignores `-s`.
+        .stderr(Stdio::null())
+        .status()
+        .context("running curl")?;
+    let wall = started.elapsed();
+    if !status.success() {
+        bail!("curl failed: {status}");
+    }
+    Ok(wall)
+}
+
+/// An images.toml declaring every tag of a TLS registry whose CA is `ca`.
+fn write_tls_manifest(
+    dir: &Path,
+    addr: &str,
+    tags: &[(String, String)],
+    ca: &TestCa,
+) -> anyhow::Result<()> {
+    write_manifest(dir, addr, tags)?;
+    let toml = dir.join("images.toml");
+    let mut text = std::fs::read_to_string(&toml)?;
+    text.push_str(&format!(
+        "\n[registries.\"{addr}\"]\nca = \"{}\"\n",
+        ca.ca_path().display()
+    ));
+    std::fs::write(&toml, text)?;
+    Ok(())
+}
+
 /// An images.toml declaring every tag.
 fn write_manifest(dir: &Path, addr: &str, tags: &[(String, String)]) -> anyhow::Result<()> {
     let mut manifest = String::from("[images]\n");
@@ -330,6 +635,11 @@ fn run_images(images: &Path, dir: &Path, args: &[&str], expect: i32) -> anyhow::
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        // Credentials only from the benchmark's own config.json, if any.
+        .env("DOCKER_CONFIG", dir)
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("XDG_CONFIG_HOME", dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

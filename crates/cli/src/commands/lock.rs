@@ -92,6 +92,19 @@ pub fn lock_project(
             (EntryStatus::Locked, Some(locked)) if !forced.contains(&spec.name) => {
                 new.images.insert(spec.name.clone(), locked.clone());
             }
+            // `--update` of an entry that is up to date: asked by HEAD, and
+            // fetched only if the tag moved.
+            (EntryStatus::Locked, Some(locked)) => {
+                if spec.version.is_some() {
+                    plan.choose.push(plan.resolve.len());
+                }
+                plan.resolve.push(Target {
+                    spec,
+                    ask: locked.reference.clone(),
+                    record: locked.reference.clone(),
+                    keep: Some(locked.clone()),
+                });
+            }
             // Only the options changed: the pin stays. A new `mutable` flag
             // needs no registry at all; new `platforms` are read from the
             // locked digest, not the tag, so the tag cannot move under it.
@@ -108,6 +121,7 @@ pub fn lock_project(
                         spec,
                         ask: pinned,
                         record: locked.reference.clone(),
+                        keep: None,
                     });
                 }
             }
@@ -122,6 +136,7 @@ pub fn lock_project(
                     spec,
                     ask: spec.reference.clone(),
                     record: spec.reference.clone(),
+                    keep: None,
                 });
             }
         }
@@ -145,22 +160,33 @@ pub fn lock_project(
         let requests: Vec<_> = plan
             .resolve
             .iter()
-            .map(|target| (target.ask.clone(), target.spec.platforms.clone()))
+            .map(|target| {
+                (
+                    target.ask.clone(),
+                    target.spec.platforms.clone(),
+                    target.keep.as_ref().map(|l| l.digest.clone()),
+                )
+            })
             .collect();
         printer.status(&format!("Resolving {} image(s)", requests.len()));
         let progress = Progress::new(requests.len(), "Resolving", printer.quiet);
         let results = crate::interrupt::block_on(
             &super::runtime()?,
-            resolver.resolve_many_with_progress(&requests, &|| progress.tick()),
+            resolver.refresh_many_with_progress(&requests, &|| progress.tick()),
             &format!("{LOCK_FILE} was not changed"),
         );
         progress.finish();
         let results = results?;
+        tracing::debug!(
+            "{} manifest GET(s) for {} image(s)",
+            resolver.manifest_gets(),
+            requests.len()
+        );
         let mut failures = Vec::new();
         for (target, result) in plan.resolve.iter().zip(results) {
             let spec = target.spec;
-            match result {
-                Ok(resolved) => {
+            match (result, &target.keep) {
+                (Ok(Some(resolved)), _) => {
                     if !resolved.skipped.is_empty() {
                         printer.warning(&format!(
                             "{}: left out index entries whose platform is not a valid OCI platform: {}",
@@ -173,7 +199,23 @@ pub fn lock_project(
                         locked_entry(spec, target.record.clone(), resolved),
                     );
                 }
-                Err(e) => failures.push((spec.name.clone(), e)),
+                // The tag still names the locked digest (for a versioned
+                // entry, the tag chosen now may be another one naming it).
+                (Ok(None), Some(locked)) => {
+                    let mut kept = locked.clone();
+                    kept.reference = target.record.clone();
+                    new.images.insert(spec.name.clone(), kept);
+                }
+                (Ok(None), None) => failures.push((
+                    spec.name.clone(),
+                    images_resolver::ResolveError::Registry {
+                        registry: spec.reference.domain().to_string(),
+                        status: None,
+                        message: "internal error: nothing resolved".into(),
+                        retry_after: None,
+                    },
+                )),
+                (Err(e), _) => failures.push((spec.name.clone(), e)),
             }
         }
         if !failures.is_empty() {
@@ -251,6 +293,9 @@ struct Target<'a> {
     /// The reference the lock records: as declared, or with the tag a
     /// version requirement chose.
     record: Reference,
+    /// For `--update` of an entry that is up to date: its lock entry, kept
+    /// when the tag still names its digest (asked by HEAD, no GET).
+    keep: Option<LockedImage>,
 }
 
 /// How many of the newest tags an error lists when none is allowed.

@@ -342,3 +342,77 @@ fn pin_moves_a_file_to_the_locked_version_and_refuses_to_guess_between_two_entri
         )
     );
 }
+
+#[test]
+fn tags_are_read_to_the_last_page_whether_the_registry_pages_or_not() {
+    use images_testkit::Fault;
+    let reg = registry();
+    // Debian's registry answers every tag at once; through the proxy the
+    // same tags come three to a page with `Link` headers, as Docker Hub
+    // and distribution 3 answer.
+    for paged in [false, true] {
+        let proxy = FaultProxy::start(&reg.addr()).expect("start proxy");
+        if paged {
+            proxy.set(Fault::PageTags { per_page: 3 });
+        }
+        let project = Project::new(&manifest(&proxy.addr()));
+        project.images(&["lock"]).expect_code(0);
+        assert_eq!(locked_tag(&project, "proxy"), "1.27.10", "paged: {paged}");
+        assert_eq!(locked_tag(&project, "major"), "1.28.0", "paged: {paged}");
+        let pages = proxy
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/tags/list"))
+            .count();
+        // One repository, asked once for all four entries; 8 tags are 3
+        // pages of 3.
+        assert_eq!(pages, if paged { 3 } else { 1 }, "{:?}", proxy.requests());
+    }
+}
+
+#[test]
+fn lock_update_of_many_versioned_entries_lists_each_repository_once() {
+    let reg = Registry::start().expect("start the test registry");
+    const REPOS: usize = 20;
+    let mut manifest = String::from("[images]\n");
+    for i in 0..REPOS {
+        for tag in ["1.0.0", "1.1.0"] {
+            reg.push(
+                &format!("acme/svc{i}"),
+                tag,
+                &fixture(&format!("{i}-{tag}")),
+            )
+            .expect("push");
+        }
+        manifest.push_str(&format!(
+            "svc{i} = {{ image = \"{{addr}}/acme/svc{i}\", version = \"^1\" }}\n"
+        ));
+    }
+    let proxy = FaultProxy::start(&reg.addr()).expect("start proxy");
+    let project = Project::new(&manifest.replace("{addr}", &proxy.addr()));
+    project.images(&["lock"]).expect_code(0);
+    proxy.clear_requests();
+    let run = project.images(&["lock", "--update", "-v"]);
+    run.expect_code(0);
+    let requests = proxy.requests();
+    let count = |what: &str| requests.iter().filter(|r| r.contains(what)).count();
+    // Per entry: one tag list and one HEAD of the chosen tag; nothing moved,
+    // so no manifest GET.
+    assert_eq!(count("/tags/list"), REPOS, "{requests:?}");
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with("HEAD ") && r.contains("/manifests/"))
+            .count(),
+        REPOS,
+        "{requests:?}"
+    );
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with("GET ") && r.contains("/manifests/"))
+            .count(),
+        0,
+        "{requests:?}"
+    );
+}

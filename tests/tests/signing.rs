@@ -335,24 +335,8 @@ fn bundles_land_in_the_fallback_index_and_sigstore_js_verifies_them() {
         .expect("run @sigstore/verify")
         .expect_err("another key must not verify it");
     assert!(refused.contains("no trusted key"), "{refused}");
-    let mut tampered = bundle_json.clone();
-    let sig = tampered["dsseEnvelope"]["signatures"][0]["sig"]
-        .as_str()
-        .expect("sig");
-    let mut der = BASE64.decode(sig).expect("base64 sig");
-    let last = der.len() - 1;
-    der[last] ^= 0x01;
-    tampered["dsseEnvelope"]["signatures"][0]["sig"] = Value::String(BASE64.encode(der));
-    let refused = verify_bundle(tampered.to_string().as_bytes(), key.public_pem())
-        .expect("run @sigstore/verify")
-        .expect_err("a flipped byte must not verify");
-    assert!(
-        refused.contains("signature verification failed"),
-        "{refused}"
-    );
-
-    // An SBOM attestation and a statement naming another digest are
-    // appended to the same index.
+    // An SBOM attestation, a statement naming another digest and a broken
+    // signature are appended to the same index.
     let sbom = sign_bundle_with(
         &addr,
         "sign/bundle",
@@ -376,6 +360,17 @@ fn bundles_land_in_the_fallback_index_and_sigstore_js_verifies_them() {
         },
     )
     .expect("sign another digest");
+    let broken = sign_bundle_with(
+        &addr,
+        "sign/bundle",
+        &pushed.digest,
+        &key,
+        &BundleOptions {
+            flip_signature: true,
+            ..Default::default()
+        },
+    )
+    .expect("sign with a broken signature");
     let (_, index) = served_manifest(client, "sign/bundle", &fallback_tag(&pushed.digest));
     let entries = index["manifests"].as_array().expect("manifests");
     let digests: Vec<&str> = entries
@@ -384,7 +379,12 @@ fn bundles_land_in_the_fallback_index_and_sigstore_js_verifies_them() {
         .collect();
     assert_eq!(
         digests,
-        [referrer.as_str(), sbom.as_str(), misnamed.as_str()]
+        [
+            referrer.as_str(),
+            sbom.as_str(),
+            misnamed.as_str(),
+            broken.as_str()
+        ]
     );
     assert_eq!(
         entries[1]["annotations"]["dev.sigstore.bundle.predicateType"],
@@ -408,6 +408,29 @@ fn bundles_land_in_the_fallback_index_and_sigstore_js_verifies_them() {
         assert_eq!(verified.predicate_type, predicate_type);
         assert_eq!(&verified.subjects, &[subject.to_string()]);
     }
+    let (_, artifact) = served_manifest(client, "sign/bundle", &broken);
+    let bundle = client
+        .blob(
+            "sign/bundle",
+            artifact["layers"][0]["digest"].as_str().expect("digest"),
+        )
+        .expect("bundle blob");
+    let payload = json(&bundle)["dsseEnvelope"]["payload"]
+        .as_str()
+        .expect("payload")
+        .to_string();
+    let statement = json(&BASE64.decode(payload).expect("base64 payload"));
+    assert_eq!(
+        statement["subject"][0]["digest"]["sha256"],
+        pushed.digest.trim_start_matches("sha256:")
+    );
+    let refused = verify_bundle(&bundle, key.public_pem())
+        .expect("run @sigstore/verify")
+        .expect_err("a flipped byte must not verify");
+    assert!(
+        refused.contains("signature verification failed"),
+        "{refused}"
+    );
 }
 
 #[test]

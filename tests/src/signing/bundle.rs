@@ -32,6 +32,9 @@ pub struct BundleOptions {
     /// bundle is attached to. Another one makes "a payload naming another
     /// digest".
     pub statement_digest: Option<String>,
+    /// Flip the last byte of the DSSE signature sigstore-js made, before
+    /// the bundle is pushed: "a broken signature".
+    pub flip_signature: bool,
 }
 
 impl Default for BundleOptions {
@@ -39,6 +42,7 @@ impl Default for BundleOptions {
         BundleOptions {
             predicate_type: COSIGN_SIGN_V1.to_string(),
             statement_digest: None,
+            flip_signature: false,
         }
     }
 }
@@ -80,7 +84,8 @@ pub fn sign_bundle(
     )
 }
 
-/// [`sign_bundle`] with another predicate type or statement subject.
+/// [`sign_bundle`] with another predicate type or statement subject, or a
+/// broken signature.
 pub fn sign_bundle_with(
     registry_addr: &str,
     repo: &str,
@@ -104,6 +109,9 @@ pub fn sign_bundle_with(
     ];
     if let Some(digest) = &options.statement_digest {
         args.extend(["--statement-digest".to_string(), digest.clone()]);
+    }
+    if options.flip_signature {
+        args.push("--flip-signature".to_string());
     }
     let output = run_script(&args)?;
     if !output.status.success() {

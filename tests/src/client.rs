@@ -222,7 +222,21 @@ impl RegistryClient {
         .with_context(|| format!("GET manifest {repo}:{reference} from {}", self.addr))
     }
 
-    fn upload_blob(&self, repo: &str, bytes: &[u8], digest: &str) -> anyhow::Result<()> {
+    /// `GET /v2/<repo>/blobs/<digest>`: the blob's bytes as served, not
+    /// checked against `digest` (tests look at what a registry really
+    /// serves). Any status but 200 is an error.
+    pub fn blob(&self, repo: &str, digest: &str) -> anyhow::Result<Vec<u8>> {
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        let response = self.send(self.http.get(self.url(&path)))?;
+        let response = expect_status(response, StatusCode::OK, &format!("GET {path}"))?;
+        off_runtime(|| response.bytes())
+            .map(|bytes| bytes.to_vec())
+            .with_context(|| format!("reading GET {path} from {}", self.addr))
+    }
+
+    /// Uploads `bytes` as a blob of `repo` (POST then a monolithic PUT);
+    /// the registry checks them against `digest`.
+    pub fn upload_blob(&self, repo: &str, bytes: &[u8], digest: &str) -> anyhow::Result<()> {
         let start = format!("/v2/{repo}/blobs/uploads/");
         let response = self.send(self.http.post(self.url(&start)))?;
         let response = expect_status(response, StatusCode::ACCEPTED, &format!("POST {start}"))?;
@@ -264,7 +278,10 @@ impl RegistryClient {
         self.put_manifest(repo, reference, media_type, bytes)
     }
 
-    fn put_manifest(
+    /// `PUT /v2/<repo>/manifests/<reference>` (a tag or a digest) with
+    /// `media_type`; checks that the registry names it by the sha256 of
+    /// `bytes`. Its blobs must already be in `repo`.
+    pub fn put_manifest(
         &self,
         repo: &str,
         reference: &str,

@@ -19,6 +19,10 @@
 //! The registry needs Debian's `docker-registry` on PATH (`scripts/install-deps.sh`);
 //! without it [`Registry::start`] fails with [`MISSING_REGISTRY`], so tests
 //! fail loudly instead of skipping.
+//!
+//! [`signing`] signs images in that registry with signers we did not write
+//! (the `sigstore` crate for legacy `.sig` signatures, sigstore-js for
+//! cosign v3 bundles).
 
 mod client;
 mod demo;
@@ -30,6 +34,7 @@ mod poison;
 mod proxy;
 mod redirector;
 mod registry;
+pub mod signing;
 mod tls;
 mod token_server;
 

@@ -22,6 +22,7 @@ mod pin_walk;
 mod registry_text;
 mod repository;
 mod requests;
+mod signatures;
 mod snapshot;
 mod support;
 mod tls;

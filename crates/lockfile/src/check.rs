@@ -22,6 +22,23 @@ pub fn entry_matches(spec: &ImageSpec, locked: &LockedImage) -> bool {
     same_target(spec, locked)
         && spec.mutable == locked.mutable
         && spec_platforms == locked_platforms
+        && signatures_match(spec, locked)
+}
+
+/// Whether the lock entry records, for exactly the signers the entry
+/// requires, a signature by a key each signer still lists.
+pub fn signatures_match(spec: &ImageSpec, locked: &LockedImage) -> bool {
+    spec.signed_by == locked.signed_by
+        && spec.signer_keys.iter().all(|(signer, keys)| {
+            locked
+                .signatures
+                .iter()
+                .any(|s| s.signer == *signer && keys.contains(&s.key))
+        })
+        && locked
+            .signatures
+            .iter()
+            .all(|s| spec.signer_keys.contains_key(&s.signer))
 }
 
 /// Whether a lock entry still pins what this declaration names, whatever

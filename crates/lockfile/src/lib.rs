@@ -26,16 +26,19 @@ mod lock_lines;
 mod manifest;
 mod platform;
 mod reference;
+mod signers;
 mod spanned_toml;
 mod versions;
 
-pub use check::{check, entry_matches, same_target, status, Consistency, EntryStatus};
+pub use check::{
+    check, entry_matches, same_target, signatures_match, status, Consistency, EntryStatus,
+};
 pub use diff::{diff, unambiguous_hex_len, EntryChange, LockDiff, SHORT_DIGEST_LEN};
 pub use digest::{Algorithm, Digest, DigestError};
 pub use file_error::FileError;
 pub use lock::{
-    write_if_changed, LockError, LockErrorKind, LockedImage, Lockfile, PlatformManifest, LOCK_FILE,
-    LOCK_VERSION,
+    write_if_changed, LockError, LockErrorKind, LockedImage, LockedSignature, Lockfile,
+    PlatformManifest, LOCK_FILE, LOCK_VERSION,
 };
 pub use manifest::{
     find_manifest, ImageSpec, Manifest, ManifestError, ManifestErrorKind, PinConfig,
@@ -46,6 +49,7 @@ pub use reference::{
     is_valid_domain, CanonicalError, ParsedReference, Reference, ReferenceError,
     ReferenceErrorKind, DEFAULT_DOMAIN, DEFAULT_TAG, MAX_PATH_LEN,
 };
+pub use signers::{read_public_key_pem, RepositoryPattern, Signer, SignerKey};
 pub use versions::{
     newest_allowed, newest_of_shape, parse_requirement, standing, versioned_tags, Requirement,
     Standing, TagFilter, VersionError, VersionSpec, VersionedTag, DEFAULT_TAG_FILTER,

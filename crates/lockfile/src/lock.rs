@@ -44,8 +44,11 @@ const IMAGE_KEYS: &[&str] = &[
     "tags",
     "platforms",
     "manifests",
+    "signed-by",
+    "signatures",
 ];
 const MANIFEST_KEYS: &[&str] = &["platform", "digest"];
+const SIGNATURE_KEYS: &[&str] = &["signer", "key", "artifact"];
 
 /// A parsed `images.lock`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -79,6 +82,24 @@ pub struct LockedImage {
     /// For an index / list: one per platform child that was recorded,
     /// sorted by platform then digest. Empty for a single manifest.
     pub manifests: Vec<PlatformManifest>,
+    /// Copied from `images.toml`: the signers the digest had to be signed
+    /// by (the entry's `signed-by` and the signers whose `images` cover
+    /// it), sorted.
+    pub signed_by: Vec<String>,
+    /// The signature that verified, per required signer, sorted by signer.
+    pub signatures: Vec<LockedSignature>,
+}
+
+/// A signature that verified when the entry was locked.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LockedSignature {
+    /// The signer's name in images.toml.
+    pub signer: String,
+    /// The key that verified: `sha256:` + hex of its SubjectPublicKeyInfo DER.
+    pub key: Digest,
+    /// The manifest that carried the signature: the `.sig` manifest, or a
+    /// v3 bundle's referrer manifest.
+    pub artifact: Digest,
 }
 
 /// The manifest an index lists for one platform.
@@ -100,6 +121,10 @@ impl LockedImage {
         self.platforms.dedup();
         self.manifests.sort();
         self.manifests.dedup();
+        self.signed_by.sort();
+        self.signed_by.dedup();
+        self.signatures.sort();
+        self.signatures.dedup();
     }
 }
 
@@ -261,6 +286,22 @@ impl Lockfile {
                 }
                 out.push_str("]\n");
             }
+            if !image.signed_by.is_empty() {
+                let items: Vec<String> = image.signed_by.iter().map(|s| quote(s)).collect();
+                out.push_str(&format!("signed-by = [{}]\n", items.join(", ")));
+            }
+            if !image.signatures.is_empty() {
+                out.push_str("signatures = [\n");
+                for s in &image.signatures {
+                    out.push_str(&format!(
+                        "    {{ signer = {}, key = {}, artifact = {} }},\n",
+                        quote(&s.signer),
+                        quote(&s.key.to_string()),
+                        quote(&s.artifact.to_string())
+                    ));
+                }
+                out.push_str("]\n");
+            }
         }
         out
     }
@@ -406,6 +447,8 @@ fn sync_dir(dir: &Path) {
 fn is_normalized(image: &LockedImage) -> bool {
     image.platforms.windows(2).all(|w| w[0] < w[1])
         && image.manifests.windows(2).all(|w| w[0] < w[1])
+        && image.signed_by.windows(2).all(|w| w[0] < w[1])
+        && image.signatures.windows(2).all(|w| w[0] < w[1])
 }
 
 fn push_string(out: &mut String, key: &str, value: &str) {
@@ -509,6 +552,8 @@ impl Context<'_> {
         let mut tags = None;
         let mut platforms = Vec::new();
         let mut manifests = Vec::new();
+        let mut signed_by = Vec::new();
+        let mut signatures = Vec::new();
         for entry in entries {
             let (key, value) = entry;
             match key.as_str() {
@@ -554,6 +599,16 @@ impl Context<'_> {
                         manifests.push(self.platform_manifest(&name, item)?);
                     }
                 }
+                "signed-by" => {
+                    for item in self.array(&name, "signed-by", value)? {
+                        signed_by.push(self.string(&name, "signed-by", item)?.to_owned());
+                    }
+                }
+                "signatures" => {
+                    for item in self.array(&name, "signatures", value)? {
+                        signatures.push(self.signature(&name, item)?);
+                    }
+                }
                 other => {
                     return Err(self.invalid(
                         key_span(entry),
@@ -580,6 +635,8 @@ impl Context<'_> {
             requirement,
             platforms,
             manifests,
+            signed_by,
+            signatures,
         };
         image.normalize();
         Ok(image)
@@ -625,6 +682,47 @@ impl Context<'_> {
         let s = self.string(name, "platform", value)?;
         Platform::parse(s)
             .map_err(|err| self.invalid(value.span(), format!("image `{name}`: {err}")))
+    }
+
+    fn signature(&self, name: &str, item: &Located) -> Result<LockedSignature, LockError> {
+        let Node::Table(entries) = item.get_ref() else {
+            return Err(self.invalid(
+                item.span(),
+                format!(
+                    "`signatures` in image `{name}` must hold tables like `{{ signer = \"acme\", key = \"sha256:...\", artifact = \"sha256:...\" }}`, found {}",
+                    item.get_ref().kind()
+                ),
+            ));
+        };
+        let (mut signer, mut key, mut artifact) = (None, None, None);
+        for entry in entries {
+            let (k, value) = entry;
+            match k.as_str() {
+                "signer" => signer = Some(self.string(name, "signer", value)?.to_owned()),
+                "key" => key = Some(self.digest(name, value)?),
+                "artifact" => artifact = Some(self.digest(name, value)?),
+                other => {
+                    return Err(self.invalid(
+                        key_span(entry),
+                        format!(
+                            "unknown key `{other}` in a signature of image `{name}` (expected {})",
+                            one_of(SIGNATURE_KEYS)
+                        ),
+                    ))
+                }
+            }
+        }
+        match (signer, key, artifact) {
+            (Some(signer), Some(key), Some(artifact)) => Ok(LockedSignature {
+                signer,
+                key,
+                artifact,
+            }),
+            _ => Err(self.invalid(
+                item.span(),
+                format!("a signature of image `{name}` needs `signer`, `key` and `artifact`"),
+            )),
+        }
     }
 
     fn platform_manifest(&self, name: &str, item: &Located) -> Result<PlatformManifest, LockError> {

@@ -38,6 +38,8 @@ pub(crate) fn parse_canonical(text: &str, header: &str, version_line: &str) -> O
             media_type,
             mutable: false,
             requirement: None,
+            signed_by: Vec::new(),
+            signatures: Vec::new(),
             platforms: Vec::new(),
             manifests: Vec::new(),
         };
@@ -126,6 +128,8 @@ mod tests {
                     media_type: "application/vnd.oci.image.index.v1+json".to_string(),
                     mutable,
                     requirement: None,
+                    signed_by: Vec::new(),
+                    signatures: Vec::new(),
                     platforms: platforms
                         .iter()
                         .map(|p| Platform::parse(p).expect("platform"))

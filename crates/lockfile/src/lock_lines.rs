@@ -89,6 +89,8 @@ mod tests {
                     media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
                     mutable: false,
                     requirement: None,
+                    signed_by: Vec::new(),
+                    signatures: Vec::new(),
                     platforms: Vec::new(),
                     manifests: Vec::new(),
                 },

@@ -26,9 +26,11 @@ use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::digest::Digest;
 use crate::file_error::FileError;
 use crate::platform::Platform;
 use crate::reference::{is_valid_domain, Reference};
+use crate::signers::{read_public_key_pem, RepositoryPattern, Signer, SignerKey};
 use crate::spanned_toml::{self, key_span, one_of, Entry, LineIndex, Located, Node};
 use crate::versions::VersionSpec;
 
@@ -36,8 +38,16 @@ use crate::versions::VersionSpec;
 /// parents.
 pub const MANIFEST_FILE: &str = "images.toml";
 
-const TOP_LEVEL_KEYS: &[&str] = &["images", "registries", "pin"];
-const IMAGE_KEYS: &[&str] = &["image", "mutable", "platforms", "version", "tags"];
+const TOP_LEVEL_KEYS: &[&str] = &["images", "registries", "pin", "signers"];
+const IMAGE_KEYS: &[&str] = &[
+    "image",
+    "mutable",
+    "platforms",
+    "version",
+    "tags",
+    "signed-by",
+];
+const SIGNER_KEYS: &[&str] = &["keys", "images"];
 const REGISTRY_KEYS: &[&str] = &["insecure", "ca"];
 const PIN_KEYS: &[&str] = &["exclude"];
 
@@ -53,6 +63,8 @@ pub struct Manifest {
     pub registries: BTreeMap<String, RegistryConfig>,
     /// How `images pin` searches for files (`[pin]`).
     pub pin: PinConfig,
+    /// Declared signers by name.
+    pub signers: BTreeMap<String, Signer>,
 }
 
 /// The `[pin]` table: what `images pin` leaves out of its search.
@@ -83,6 +95,13 @@ pub struct ImageSpec {
     /// `version` (and `tags`): lock the newest tag this requirement allows
     /// instead of a fixed one.
     pub version: Option<VersionSpec>,
+    /// The signers whose signature the locked digest must carry, sorted:
+    /// the entry's `signed-by` and every signer whose `images` cover its
+    /// repository.
+    pub signed_by: Vec<String>,
+    /// The key fingerprints of each signer in `signed_by`, so that an
+    /// offline check can tell a lock whose key was rotated out.
+    pub signer_keys: BTreeMap<String, Vec<Digest>>,
     /// 1-based line of the entry's key in `images.toml`, for messages.
     pub line: usize,
 }
@@ -151,15 +170,28 @@ impl Manifest {
             images: BTreeMap::new(),
             registries: BTreeMap::new(),
             pin: PinConfig::default(),
+            signers: BTreeMap::new(),
         };
+        // Where each entry's `signed-by` names a signer, to point at it.
+        let mut named_signers: Vec<(String, String, Range<usize>)> = Vec::new();
         for entry in &entries {
             let (key, value) = entry;
             match key.as_str() {
                 "images" => {
                     let table = cx.table(value, || "`[images]`".to_owned())?;
                     for image in table {
-                        let spec = cx.image(image)?;
+                        let (spec, names) = cx.image(image)?;
+                        for (signer, span) in names {
+                            named_signers.push((spec.name.clone(), signer, span));
+                        }
                         manifest.images.insert(spec.name.clone(), spec);
+                    }
+                }
+                "signers" => {
+                    let table = cx.table(value, || "`[signers]`".to_owned())?;
+                    for signer in table {
+                        let signer = cx.signer(signer)?;
+                        manifest.signers.insert(signer.name.clone(), signer);
                     }
                 }
                 "registries" => {
@@ -186,6 +218,42 @@ impl Manifest {
                     ))
                 }
             }
+        }
+        for (image, signer, span) in named_signers {
+            if !manifest.signers.contains_key(&signer) {
+                let declared: Vec<&str> = manifest.signers.keys().map(String::as_str).collect();
+                return Err(cx.invalid(
+                    span,
+                    format!(
+                        "image `{image}`: no signer named `{signer}` (declare it as `[signers.{signer}]` with `keys = [\"path/to/cosign.pub\"]`{})",
+                        if declared.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; declared: {}", declared.join(", "))
+                        }
+                    ),
+                ));
+            }
+        }
+        // What each entry requires: its own `signed-by` and the signers
+        // whose `images` cover its repository.
+        for spec in manifest.images.values_mut() {
+            for signer in manifest.signers.values() {
+                if signer.images.iter().any(|p| p.matches(&spec.reference)) {
+                    spec.signed_by.push(signer.name.clone());
+                }
+            }
+            spec.signed_by.sort();
+            spec.signed_by.dedup();
+            spec.signer_keys = spec
+                .signed_by
+                .iter()
+                .filter_map(|name| manifest.signers.get(name))
+                .map(|s| {
+                    let keys = s.keys.iter().map(|k| k.fingerprint.clone()).collect();
+                    (s.name.clone(), keys)
+                })
+                .collect();
         }
         Ok(manifest)
     }
@@ -296,7 +364,13 @@ impl Context<'_> {
         }
     }
 
-    fn image(&self, entry: &Entry) -> Result<ImageSpec, ManifestError> {
+    /// One `[images]` entry, and the signers its `signed-by` names (with
+    /// where), checked against `[signers]` once the whole file is read.
+    #[allow(clippy::type_complexity)]
+    fn image(
+        &self,
+        entry: &Entry,
+    ) -> Result<(ImageSpec, Vec<(String, Range<usize>)>), ManifestError> {
         let (key, value) = entry;
         let name = key.as_str().to_owned();
         if name.is_empty() {
@@ -307,6 +381,7 @@ impl Context<'_> {
         let mut platforms = Vec::new();
         let mut version = None;
         let mut tags = None;
+        let mut signed_by: Vec<(String, Range<usize>)> = Vec::new();
         let reference = match value.get_ref() {
             Node::String(image) => (self.reference(&name, image, value.span())?, None),
             Node::Table(entries) => {
@@ -329,6 +404,7 @@ impl Context<'_> {
                             Node::String(s) => version = Some((s.clone(), v.span())),
                             other => return Err(self.wrong_type(v, "version", &name, "a string like `\"~1.27\"`", other)),
                         },
+                        "signed-by" => signed_by = self.signer_names(&name, v)?,
                         "tags" => match v.get_ref() {
                             Node::String(s) => tags = Some((s.clone(), v.span())),
                             other => return Err(self.wrong_type(v, "tags", &name, "a regular expression like `'^v?(\\d+\\.\\d+\\.\\d+)$'`", other)),
@@ -363,13 +439,145 @@ impl Context<'_> {
             }
         };
         let (reference, version) = reference;
-        Ok(ImageSpec {
+        let spec = ImageSpec {
             name,
             reference,
             mutable,
             platforms,
             version,
+            signed_by: signed_by.iter().map(|(s, _)| s.clone()).collect(),
+            signer_keys: BTreeMap::new(),
             line,
+        };
+        Ok((spec, signed_by))
+    }
+
+    /// `signed-by = "acme"` or `signed-by = ["acme", "ops"]`.
+    fn signer_names(
+        &self,
+        name: &str,
+        value: &Located,
+    ) -> Result<Vec<(String, Range<usize>)>, ManifestError> {
+        let expected = "a signer name or a list of them, like `\"acme\"` or `[\"acme\", \"ops\"]`";
+        match value.get_ref() {
+            Node::String(s) => Ok(vec![(s.clone(), value.span())]),
+            Node::Array(items) => items
+                .iter()
+                .map(|item| match item.get_ref() {
+                    Node::String(s) => Ok((s.clone(), item.span())),
+                    other => Err(self.wrong_type(item, "signed-by", name, expected, other)),
+                })
+                .collect(),
+            other => Err(self.wrong_type(value, "signed-by", name, expected, other)),
+        }
+    }
+
+    /// One `[signers.NAME]` table: its keys read and checked, its
+    /// repository patterns parsed.
+    fn signer(&self, entry: &Entry) -> Result<Signer, ManifestError> {
+        let (key, value) = entry;
+        let name = key.as_str().to_owned();
+        let line = self.lines.line(key_span(entry).start);
+        let what = || format!("signer `{name}`");
+        let mut keys = Vec::new();
+        let mut images = Vec::new();
+        let mut has_keys = false;
+        for inner in self.table(value, what)? {
+            let (k, v) = inner;
+            let items = |expected: &str| -> Result<Vec<(&str, Range<usize>)>, ManifestError> {
+                let Node::Array(items) = v.get_ref() else {
+                    return Err(self.invalid(
+                        v.span(),
+                        format!(
+                            "`{}` in signer `{name}` must be {expected}, found {}",
+                            k.as_str(),
+                            v.get_ref().kind()
+                        ),
+                    ));
+                };
+                items
+                    .iter()
+                    .map(|item| match item.get_ref() {
+                        Node::String(s) => Ok((s.as_str(), item.span())),
+                        other => Err(self.invalid(
+                            item.span(),
+                            format!(
+                                "`{}` in signer `{name}` must be {expected}, found {} in it",
+                                k.as_str(),
+                                other.kind()
+                            ),
+                        )),
+                    })
+                    .collect()
+            };
+            match k.as_str() {
+                "keys" => {
+                    has_keys = true;
+                    for (path, span) in items("a list of public key files, like `[\"keys/cosign.pub\"]`")? {
+                        keys.push(self.signer_key(&name, path, span)?);
+                    }
+                }
+                "images" => {
+                    for (pattern, span) in items("a list of repositories, like `[\"ghcr.io/acme/*\"]`")? {
+                        let pattern = RepositoryPattern::parse(pattern)
+                            .map_err(|e| self.invalid(span, format!("signer `{name}`: {e}")))?;
+                        images.push(pattern);
+                    }
+                }
+                other => {
+                    return Err(self.invalid(
+                        key_span(inner),
+                        format!(
+                            "unknown key `{other}` in signer `{name}` (expected {}; keyless `identity` and `issuer` are not supported yet)",
+                            one_of(SIGNER_KEYS)
+                        ),
+                    ))
+                }
+            }
+        }
+        if !has_keys || keys.is_empty() {
+            return Err(self.invalid(
+                key_span(entry),
+                format!("signer `{name}` has no keys (expected `keys = [\"path/to/cosign.pub\"]`)"),
+            ));
+        }
+        Ok(Signer {
+            name,
+            keys,
+            images,
+            line,
+        })
+    }
+
+    /// Reads a signer's public key file (relative to images.toml).
+    fn signer_key(
+        &self,
+        signer: &str,
+        path: &str,
+        span: Range<usize>,
+    ) -> Result<SignerKey, ManifestError> {
+        let base = self.path.parent().unwrap_or_else(|| Path::new(""));
+        let full = base.join(path);
+        let text = std::fs::read_to_string(&full).map_err(|e| {
+            self.invalid(
+                span.clone(),
+                format!(
+                    "signer `{signer}`: cannot read key `{}`: {e}",
+                    full.display()
+                ),
+            )
+        })?;
+        let der = read_public_key_pem(&text).map_err(|e| {
+            self.invalid(
+                span.clone(),
+                format!("signer `{signer}`: key `{}`: {e}", full.display()),
+            )
+        })?;
+        Ok(SignerKey {
+            path: full,
+            fingerprint: crate::Digest::sha256_of(&der),
+            der,
+            line: self.lines.line(span.start),
         })
     }
 

@@ -23,6 +23,8 @@ fn lock_for(m: &Manifest) -> Lockfile {
                 media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
                 mutable: spec.mutable,
                 requirement: None,
+                signed_by: Vec::new(),
+                signatures: Vec::new(),
                 platforms: spec.platforms.clone(),
                 manifests: Vec::new(),
             },

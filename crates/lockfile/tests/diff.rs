@@ -13,6 +13,8 @@ fn entry(name: &str, reference: &str, seed: &str) -> LockedImage {
         media_type: "application/vnd.oci.image.index.v1+json".to_owned(),
         mutable: false,
         requirement: None,
+        signed_by: Vec::new(),
+        signatures: Vec::new(),
         platforms: Vec::new(),
         manifests: Vec::new(),
     }

@@ -24,6 +24,8 @@ fn sample() -> Lockfile {
         media_type: "application/vnd.oci.image.index.v1+json".to_owned(),
         mutable: true,
         requirement: None,
+        signed_by: Vec::new(),
+        signatures: Vec::new(),
         platforms: vec![platform("linux/amd64"), platform("linux/arm64/v8")],
         manifests: vec![
             PlatformManifest {
@@ -43,6 +45,8 @@ fn sample() -> Lockfile {
         media_type: "application/vnd.docker.distribution.manifest.v2+json".to_owned(),
         mutable: false,
         requirement: None,
+        signed_by: Vec::new(),
+        signatures: Vec::new(),
         platforms: Vec::new(),
         manifests: Vec::new(),
     };
@@ -199,7 +203,7 @@ fn unknown_keys_are_refused() {
         .replace("mutable = true\n", "mutable = true\nsize = 3\n");
     assert_eq!(
         error(&text),
-        "images.lock:10:1: unknown key `size` in image `api` (expected `name`, `reference`, `digest`, `media-type`, `mutable`, `version`, `tags`, `platforms` or `manifests`)"
+        "images.lock:10:1: unknown key `size` in image `api` (expected `name`, `reference`, `digest`, `media-type`, `mutable`, `version`, `tags`, `platforms`, `manifests`, `signed-by` or `signatures`)"
     );
     let text = sample()
         .to_toml()

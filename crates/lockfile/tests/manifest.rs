@@ -91,7 +91,7 @@ fn unknown_key_in_image_names_key_entry_and_expected_keys() {
     let message = error("[images]\nweb = { imgae = \"nginx\" }\n");
     assert_eq!(
         message,
-        "images.toml:2:9: unknown key `imgae` in image `web` (expected `image`, `mutable`, `platforms`, `version` or `tags`)"
+        "images.toml:2:9: unknown key `imgae` in image `web` (expected `image`, `mutable`, `platforms`, `version`, `tags` or `signed-by`)"
     );
 }
 
@@ -109,7 +109,7 @@ fn unknown_top_level_key_is_refused() {
     let message = error("[images]\nweb = \"nginx\"\n\n[image]\napi = \"x\"\n");
     assert_eq!(
         message,
-        "images.toml:4:2: unknown key `image` at the top level (expected `images`, `registries` or `pin`)"
+        "images.toml:4:2: unknown key `image` at the top level (expected `images`, `registries`, `pin` or `signers`)"
     );
 }
 

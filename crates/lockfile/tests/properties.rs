@@ -135,6 +135,8 @@ fn locked_image() -> impl Strategy<Value = LockedImage> {
                 media_type,
                 mutable,
                 requirement: None,
+                signed_by: Vec::new(),
+                signatures: Vec::new(),
                 platforms,
                 manifests,
             },

@@ -31,6 +31,8 @@ mod media_type;
 mod referrers;
 mod resolve;
 mod retry;
+pub mod signature;
+mod signatures;
 mod tags;
 mod token;
 mod token_sharing;
@@ -47,4 +49,5 @@ pub use media_type::{
 pub use referrers::Referrer;
 pub use resolve::{Resolved, Resolver};
 pub use retry::RetryPolicy;
+pub use signatures::{best, check_signers, Content, SignatureArtifact, SignerCheck};
 pub use verify::{Finding, FindingKind};

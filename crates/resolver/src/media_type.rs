@@ -319,6 +319,8 @@ mod tests {
                     media_type: inspected.media_type,
                     mutable: false,
                     requirement: None,
+                    signed_by: Vec::new(),
+                    signatures: Vec::new(),
                     platforms: Vec::new(),
                     manifests: inspected.children,
                 };

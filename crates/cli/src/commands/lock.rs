@@ -1,12 +1,13 @@
 //! `images lock`: resolve new and changed entries and write images.lock.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use images_lockfile::{
-    same_target, status, versioned_tags, EntryStatus, ImageSpec, LockedImage, Lockfile, Reference,
-    LOCK_FILE,
+    same_target, signatures_match, status, versioned_tags, EntryStatus, ImageSpec, LockedImage,
+    LockedSignature, Lockfile, Reference, LOCK_FILE,
 };
-use images_resolver::{Resolved, Resolver};
+use images_resolver::signature::TrustedKey;
+use images_resolver::{check_signers, Resolved, Resolver, SignerCheck};
 use serde_json::json;
 
 use crate::args::{Global, LockArgs};
@@ -109,7 +110,9 @@ pub fn lock_project(
             // needs no registry at all; new `platforms` are read from the
             // locked digest, not the tag, so the tag cannot move under it.
             (EntryStatus::Stale, Some(locked))
-                if same_target(spec, locked) && !forced.contains(&spec.name) =>
+                if same_target(spec, locked)
+                    && signatures_match(spec, locked)
+                    && !forced.contains(&spec.name) =>
             {
                 if locked.platforms == spec.platforms {
                     let mut kept = locked.clone();
@@ -226,6 +229,17 @@ pub fn lock_project(
                 return Err(out_of_date(&plan, &old, &new).and(failure));
             }
             return Err(failure);
+        }
+        // Locking is the moment of trust: an entry that requires signers
+        // is locked only with a valid signature by each of them.
+        let signed: Vec<&str> = plan
+            .resolve
+            .iter()
+            .filter(|t| !t.spec.signed_by.is_empty())
+            .map(|t| t.spec.name.as_str())
+            .collect();
+        if !signed.is_empty() {
+            check_signatures(&resolver, project, &mut new, &signed, printer)?;
         }
     }
 
@@ -437,9 +451,121 @@ fn locked_entry(spec: &ImageSpec, reference: Reference, resolved: Resolved) -> L
         media_type: resolved.media_type,
         mutable: spec.mutable,
         requirement: spec.version.as_ref().map(|v| v.declared.clone()),
+        signed_by: spec.signed_by.clone(),
+        signatures: Vec::new(),
         platforms: spec.platforms.clone(),
         manifests: resolved.manifests,
     }
+}
+
+/// Each signer's keys, ready to verify with. A key whose point is not on
+/// the curve is the user's file to fix.
+pub fn trusted_keys(project: &Project) -> Result<BTreeMap<String, Vec<TrustedKey>>, Failure> {
+    let mut out = BTreeMap::new();
+    for (name, signer) in &project.manifest.signers {
+        let mut keys = Vec::new();
+        for key in &signer.keys {
+            let trusted = TrustedKey::from_spki_der(name, &key.der).ok_or_else(|| {
+                Failure::bad_input(format!(
+                    "signer `{name}`: key `{}` is not a valid P-256 public key (its point is not on the curve)",
+                    key.path.display()
+                ))
+            })?;
+            keys.push(trusted);
+        }
+        out.insert(name.clone(), keys);
+    }
+    Ok(out)
+}
+
+/// Finds and checks the signatures of the entries `names` in `new`,
+/// recording what verified; any entry missing a required signature fails
+/// the whole run (exit 1, nothing written), naming the signer and what was
+/// found instead.
+fn check_signatures(
+    resolver: &Resolver,
+    project: &Project,
+    new: &mut Lockfile,
+    names: &[&str],
+    printer: Printer,
+) -> Result<(), Failure> {
+    let keys = trusted_keys(project)?;
+    let targets: Vec<(String, Reference, images_lockfile::Digest)> = names
+        .iter()
+        .filter_map(|name| new.images.get(*name))
+        .map(|e| (e.name.clone(), e.reference.clone(), e.digest.clone()))
+        .collect();
+    printer.status(&format!(
+        "Checking signatures of {} image(s)",
+        targets.len()
+    ));
+    let found = crate::interrupt::block_on(
+        &super::runtime()?,
+        futures::future::join_all(
+            targets
+                .iter()
+                .map(|(_, reference, digest)| resolver.signature_artifacts(reference, digest)),
+        ),
+        &format!("{LOCK_FILE} was not changed"),
+    )?;
+    let mut failures: Vec<(String, Exit, String)> = Vec::new();
+    for ((name, _, digest), artifacts) in targets.iter().zip(found) {
+        let artifacts = match artifacts {
+            Ok(artifacts) => artifacts,
+            Err(e) => {
+                failures.push((name.clone(), exit_for(&e), escape(&e.to_string())));
+                continue;
+            }
+        };
+        let Some(spec) = project.manifest.images.get(name) else {
+            continue;
+        };
+        let signers: Vec<(String, Vec<TrustedKey>)> = spec
+            .signed_by
+            .iter()
+            .map(|s| (s.clone(), keys.get(s).cloned().unwrap_or_default()))
+            .collect();
+        let mut recorded = Vec::new();
+        for (signer, check) in check_signers(&artifacts, digest, &signers) {
+            match check {
+                SignerCheck::Signed { key, artifact } => recorded.push(LockedSignature {
+                    signer,
+                    key,
+                    artifact,
+                }),
+                refused => failures.push((
+                    name.clone(),
+                    Exit::Drift,
+                    format!("{digest} is {}", escape(&refused.describe(&signer))),
+                )),
+            }
+        }
+        if let Some(entry) = new.images.get_mut(name) {
+            recorded.sort();
+            entry.signatures = recorded;
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let exit = Exit::of(failures.iter().map(|(_, exit, _)| *exit));
+    let mut failure = Failure::new(
+        exit,
+        format!(
+            "{} image(s) lack a required signature; {LOCK_FILE} was not changed",
+            failures
+                .iter()
+                .map(|(n, _, _)| n)
+                .collect::<BTreeSet<_>>()
+                .len()
+        ),
+    );
+    for (name, _, message) in failures {
+        failure = failure.with_cause(format!("{name}: {message}"));
+    }
+    Err(failure.with_hint(
+        "sign the digest with one of the signer's keys (`cosign sign --key …`), or check `[signers]` in images.toml",
+    ))
 }
 
 /// Whether the lock changes with what is known so far: entries added or

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use images_lockfile::{check, LockedImage, Lockfile, LOCK_FILE};
-use images_resolver::{Finding, Resolver};
+use images_resolver::signature::TrustedKey;
+use images_resolver::{check_signers, Finding, Resolver, SignerCheck};
 use serde_json::{json, Value};
 
 use crate::args::{Format, Global};
@@ -26,6 +27,9 @@ struct Report {
     /// not caught up with, images.lock otherwise.
     at: Source,
     outcome: Outcome,
+    /// For a moved tag of an entry that requires signers: whether the new
+    /// digest is signed by all of them.
+    signed: Option<bool>,
 }
 
 /// The file (and line in it) a report is about.
@@ -42,6 +46,9 @@ enum Outcome {
     Ok,
     Drift(Finding),
     OutOfDate(&'static str),
+    /// The signature the lock recorded is gone and no valid one by the
+    /// signer is left: which signers, in words.
+    SignatureGone(String),
     /// Could not be checked: what the error means for the exit code, and
     /// its message.
     Unchecked(Exit, String),
@@ -53,6 +60,7 @@ impl Report {
             Outcome::Ok => "ok",
             Outcome::Drift(f) => f.kind.as_str(),
             Outcome::OutOfDate(_) => "lock-out-of-date",
+            Outcome::SignatureGone(_) => "signature-gone",
             Outcome::Unchecked(..) => "unchecked",
         }
     }
@@ -67,13 +75,16 @@ impl Report {
     }
 
     /// A mutable entry that moved is a warning, not a failure. Tampering
-    /// never is: a mutable tag may move, its answers may not lie.
+    /// never is: a mutable tag may move, its answers may not lie; nor is a
+    /// move to a digest its signers did not sign.
     fn is_failure(&self) -> bool {
         match &self.outcome {
             Outcome::Drift(f) => {
-                !(self.mutable && f.kind != images_resolver::FindingKind::Tampered)
+                !(self.mutable
+                    && f.kind != images_resolver::FindingKind::Tampered
+                    && self.signed != Some(false))
             }
-            Outcome::OutOfDate(_) => true,
+            Outcome::OutOfDate(_) | Outcome::SignatureGone(_) => true,
             _ => false,
         }
     }
@@ -116,6 +127,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 mutable: spec.mutable,
                 at: Source::Manifest(spec.line),
                 outcome: Outcome::OutOfDate(reason.unwrap_or("not locked")),
+                signed: None,
             }),
         }
     }
@@ -129,6 +141,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 mutable: locked.mutable,
                 at: Source::Lock,
                 outcome: Outcome::OutOfDate("locked but no longer declared in images.toml"),
+                signed: None,
             });
         }
     }
@@ -163,8 +176,10 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 mutable: locked.mutable,
                 at: Source::Lock,
                 outcome,
+                signed: None,
             });
         }
+        check_signatures(&resolver, &project, &lock, &mut reports)?;
     }
     reports.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -229,6 +244,11 @@ fn print_github(reports: &[Report], project: &Project) {
                 "lock out of date".to_string(),
                 format!("{} ({}): {why}; run `images lock`", r.name, r.reference),
             ),
+            Outcome::SignatureGone(why) => (
+                Level::Error,
+                "signature gone".to_string(),
+                format!("{} ({}): {why}", r.name, r.reference),
+            ),
             Outcome::Unchecked(_, e) => (
                 Level::Warning,
                 "could not check".to_string(),
@@ -267,9 +287,10 @@ fn json_report(reports: &[Report], exit: Exit) -> Value {
                 Outcome::Ok => None,
                 Outcome::Drift(f) => Some(f.detail.clone().unwrap_or_else(|| f.kind.describe().to_string())),
                 Outcome::OutOfDate(why) => Some((*why).to_string()),
+                Outcome::SignatureGone(why) => Some(why.clone()),
                 Outcome::Unchecked(_, e) => Some(e.clone()),
             };
-            json!({
+            let mut entry = json!({
                 "name": r.name,
                 "reference": r.reference,
                 "status": r.status(),
@@ -278,7 +299,12 @@ fn json_report(reports: &[Report], exit: Exit) -> Value {
                 "locked": r.locked,
                 "current": r.current,
                 "message": message,
-            })
+            });
+            // Only entries that require signers say whether a move was signed.
+            if let (Some(signed), Some(object)) = (r.signed, entry.as_object_mut()) {
+                object.insert("signed".into(), signed.into());
+            }
+            entry
         })
         .collect();
     json!({"version": 1, "ok": exit == Exit::Ok, "exit_code": exit as u8, "images": images})
@@ -300,6 +326,11 @@ fn print_human(reports: &[Report], printer: Printer, failures: usize, unchecked:
                 } else {
                     yellow(&format!("{} (mutable, warning)", f.kind.describe()))
                 };
+                let label = match r.signed {
+                    Some(true) => format!("{label}; new digest signed"),
+                    Some(false) => format!("{label}; new digest NOT signed"),
+                    None => label,
+                };
                 out.push_str(&format!("{label}: {headline}\n"));
                 out.push_str(&format!(
                     "    locked:  {}\n",
@@ -317,6 +348,12 @@ fn print_human(reports: &[Report], printer: Printer, failures: usize, unchecked:
                 out.push_str(&format!(
                     "{}: {headline}\n    {why}; run `images lock`\n",
                     red("lock out of date")
+                ));
+            }
+            Outcome::SignatureGone(why) => {
+                out.push_str(&format!(
+                    "{}: {headline}\n    {why}\n",
+                    red("signature gone")
                 ));
             }
             Outcome::Unchecked(_, e) => {
@@ -347,4 +384,125 @@ fn print_summary(reports: &[Report], printer: Printer, failures: usize, unchecke
     } else {
         printer.status(&summary);
     }
+}
+
+/// For entries that require signers: a moved tag is told apart by whether
+/// its new digest is signed by them (one more lookup per moved entry), and
+/// an entry whose tag did not move has the signature artifacts the lock
+/// recorded HEADed; only when one is gone is the signature checked again.
+fn check_signatures(
+    resolver: &Resolver,
+    project: &Project,
+    lock: &Lockfile,
+    reports: &mut [Report],
+) -> Result<(), Failure> {
+    let signed_entries: Vec<usize> = (0..reports.len())
+        .filter(|&i| {
+            lock.images
+                .get(&reports[i].name)
+                .is_some_and(|l| !l.signed_by.is_empty())
+        })
+        .collect();
+    if signed_entries.is_empty() {
+        return Ok(());
+    }
+    let keys = super::lock::trusted_keys(project)?;
+    let signers_of = |locked: &LockedImage| -> Vec<(String, Vec<TrustedKey>)> {
+        locked
+            .signed_by
+            .iter()
+            .map(|s| (s.clone(), keys.get(s).cloned().unwrap_or_default()))
+            .collect()
+    };
+    let work = signed_entries.iter().filter_map(|&i| {
+        let locked = lock.images.get(&reports[i].name)?;
+        let moved_to = match &reports[i].outcome {
+            // A moved tag: is its new digest signed?
+            Outcome::Drift(f) if f.kind != images_resolver::FindingKind::Tampered => {
+                Some(f.current.clone()?)
+            }
+            Outcome::Ok => None,
+            _ => return None,
+        };
+        let signers = signers_of(locked);
+        Some(async move {
+            let result: Result<Check, images_resolver::ResolveError> = async {
+                if let Some(current) = moved_to {
+                    let found = resolver
+                        .signature_artifacts(&locked.reference, &current)
+                        .await?;
+                    return Ok(Check::Moved(check_signers(&found, &current, &signers)));
+                }
+                let mut gone = false;
+                for s in &locked.signatures {
+                    if !resolver.exists(&locked.reference, &s.artifact).await? {
+                        gone = true;
+                    }
+                }
+                if !gone {
+                    return Ok(Check::Recorded(None));
+                }
+                let found = resolver
+                    .signature_artifacts(&locked.reference, &locked.digest)
+                    .await?;
+                Ok(Check::Recorded(Some(check_signers(
+                    &found,
+                    &locked.digest,
+                    &signers,
+                ))))
+            }
+            .await;
+            (i, result)
+        })
+    });
+    let results = super::runtime()?.block_on(futures::future::join_all(work));
+    for (i, result) in results {
+        let report = &mut reports[i];
+        match result {
+            Ok(Check::Moved(checks)) => {
+                let all = checks
+                    .iter()
+                    .all(|(_, c)| matches!(c, SignerCheck::Signed { .. }));
+                report.signed = Some(all);
+                if let Outcome::Drift(f) = &mut report.outcome {
+                    let words: Vec<String> = checks
+                        .iter()
+                        .map(|(signer, c)| escape(&c.describe(signer)))
+                        .collect();
+                    let line = format!("new digest {}", words.join("; "));
+                    f.detail = Some(match f.detail.take() {
+                        Some(d) => format!("{d}\n    {line}"),
+                        None => line,
+                    });
+                }
+            }
+            Ok(Check::Recorded(None)) => {}
+            Ok(Check::Recorded(Some(checks))) => {
+                let missing: Vec<String> = checks
+                    .iter()
+                    .filter(|(_, c)| !matches!(c, SignerCheck::Signed { .. }))
+                    .map(|(signer, c)| escape(&c.describe(signer)))
+                    .collect();
+                if !missing.is_empty() {
+                    report.outcome = Outcome::SignatureGone(format!(
+                        "the signature images.lock recorded is gone; the locked digest is {}",
+                        missing.join("; ")
+                    ));
+                }
+            }
+            Err(e) => {
+                report.outcome = Outcome::Unchecked(exit_for(&e), escape(&e.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the signature check of one entry found.
+enum Check {
+    /// The tag moved: each required signer's verdict on the new digest.
+    Moved(Vec<(String, SignerCheck)>),
+    /// The tag did not move: `None` when every recorded artifact still
+    /// answers, else each signer's verdict on the locked digest.
+    Recorded(Option<Vec<(String, SignerCheck)>>),
 }

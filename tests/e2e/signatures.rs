@@ -225,6 +225,18 @@ fn every_required_signer_must_have_signed_and_prefixes_require_theirs() {
     let entry = &project.lock().images["app"];
     assert_eq!(entry.signed_by, ["acme", "ops"]);
     assert_eq!(entry.signatures.len(), 2);
+    // `list` says who signed.
+    let list = project.images(&["list"]);
+    assert!(
+        list.stdout.contains("signed by acme, ops"),
+        "{}",
+        list.stdout
+    );
+    let json = project.images(&["list", "--format", "json"]);
+    let signed = json.json()["images"][0]["signed_by"].clone();
+    assert_eq!(signed[0]["signer"], "acme");
+    assert_eq!(signed[0]["key"], s.acme.fingerprint());
+    assert_eq!(signed[1]["signer"], "ops");
 }
 
 #[test]
@@ -245,6 +257,18 @@ fn a_key_rotated_out_of_the_signers_list_makes_the_lock_out_of_date() {
     project.images(&["lock", "--locked"]).expect_code(1);
     let list = project.images(&["list", "--format", "json"]);
     assert_eq!(list.json()["images"][0]["status"], "stale");
+    // Signed with the new key, re-locked: the diff shows the key change.
+    std::fs::write(project.path().join("old.lock"), project.lock_bytes()).expect("keep");
+    sign_legacy(&s.reg.addr(), "acme/app", &s.v1, &[&s.other]).expect("sign");
+    project.images(&["lock"]).expect_code(0);
+    let diff = project.images(&["diff", "old.lock", "images.lock"]);
+    diff.expect_code(0);
+    assert!(
+        diff.stdout.contains("signed by: acme (key sha256:")
+            && diff.stdout.contains(") -> acme (key sha256:"),
+        "{}",
+        diff.stdout
+    );
 }
 
 #[test]

@@ -68,6 +68,8 @@ impl EntryChange {
                     != new.requirement.as_ref().map(|r| &r.tags),
             ),
             ("platforms", old.platforms != new.platforms),
+            ("signed-by", old.signed_by != new.signed_by),
+            ("signatures", old.signatures != new.signatures),
             ("manifests", old.manifests != new.manifests),
         ]
         .into_iter()

@@ -34,6 +34,19 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 familiar: locked.map_or_else(|| spec.declared_familiar(), |r| r.familiar()),
                 digest,
                 status: status_name(state),
+                signed_by: match state {
+                    EntryStatus::Unlocked => Vec::new(),
+                    _ => lock
+                        .images
+                        .get(&spec.name)
+                        .map(|l| {
+                            l.signatures
+                                .iter()
+                                .map(|s| (s.signer.clone(), s.key.to_string()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                },
             }
         })
         .collect();
@@ -41,7 +54,17 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
         let images: Vec<_> = rows
             .iter()
             .map(|r| {
-                json!({"name": r.name, "reference": r.reference, "digest": r.digest, "status": r.status})
+                let mut image = json!({"name": r.name, "reference": r.reference, "digest": r.digest, "status": r.status});
+                // Only entries that require signers carry who signed them.
+                if let (false, Some(object)) = (r.signed_by.is_empty(), image.as_object_mut()) {
+                    let signed: Vec<_> = r
+                        .signed_by
+                        .iter()
+                        .map(|(signer, key)| json!({"signer": signer, "key": key}))
+                        .collect();
+                    object.insert("signed_by".into(), signed.into());
+                }
+                image
             })
             .collect();
         printer.json(&json!({"version": 1, "images": images}));
@@ -57,6 +80,8 @@ struct Row {
     familiar: String,
     digest: Option<String>,
     status: &'static str,
+    /// Who signed the locked digest, with the key that verified.
+    signed_by: Vec<(String, String)>,
 }
 
 fn status_name(state: EntryStatus) -> &'static str {
@@ -88,11 +113,16 @@ fn render_table(rows: &[Row]) -> String {
             _ => red(&padded),
         };
         out.push_str(&format!(
-            "{:name_w$}  {:ref_w$}  {status}  {}\n",
+            "{:name_w$}  {:ref_w$}  {status}  {}",
             r.name,
             r.familiar,
             r.digest.as_deref().unwrap_or("-")
         ));
+        if !r.signed_by.is_empty() {
+            let signers: Vec<&str> = r.signed_by.iter().map(|(s, _)| s.as_str()).collect();
+            out.push_str(&format!("  signed by {}", signers.join(", ")));
+        }
+        out.push('\n');
     }
     out
 }

@@ -104,6 +104,20 @@ fn details(change: &EntryChange, shown: Shown, with_digest: bool) -> Vec<String>
             shown(&new.requirement)
         ));
     }
+    if old.signatures != new.signatures || old.signed_by != new.signed_by {
+        let shown = |image: &LockedImage| {
+            if image.signatures.is_empty() {
+                return "none".to_owned();
+            }
+            image
+                .signatures
+                .iter()
+                .map(|s| format!("{} (key {})", s.signer, shown.digest(&s.key)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(format!("signed by: {} -> {}", shown(old), shown(new)));
+    }
     if old.platforms != new.platforms {
         out.push(format!(
             "platform filter: {} -> {}",

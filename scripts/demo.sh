@@ -2,7 +2,8 @@
 # The story `images` exists for, end to end on this machine:
 #   a registry on 127.0.0.1:5055, images pushed to it, the repository's own
 #   images.toml locked, then an attacker overwrites `acme/api:v1.2.11` and
-#   `images verify` catches it.
+#   `images verify` catches it; then a signed release is locked with its
+#   signature checked, and an unsigned overwrite is reported as not signed.
 # Everything stays on loopback; the registry is stopped when the demo ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,9 +82,27 @@ second=$status
 say "The same report for machines"
 run "$images" verify --format json --quiet
 
-if [ "$first" -eq 0 ] && [ "$second" -eq 1 ]; then
-  printf '\n%sdemo ok:%s verify passed on the locked registry and failed (exit 1) once a tag was overwritten\n' "$bold" "$plain"
+say "A publisher that signs: acme/app:v3.1.0, signed with cosign's legacy format by the sigstore crate"
+push acme/app:v3.1.0 oci-manifest app-3.1.0
+mkdir -p "$work/signed/keys"
+"$testkit" sign --registry "$registry" --image acme/app:v3.1.0 --public-key-out "$work/signed/keys/acme.pub" >/dev/null
+cd "$work/signed"
+printf '[images]\napp = { image = "%s/acme/app:v3.1.0", signed-by = "acme" }\n\n[signers.acme]\nkeys = ["keys/acme.pub"]\n' "$registry" > images.toml
+cat images.toml
+
+say "images lock checks the signature at the moment of trust and records who signed"
+run "$images" lock
+third=$status
+run "$images" list
+
+say "The attacker overwrites acme/app:v3.1.0 too, but has no key: images verify says the new digest is not signed"
+push acme/app:v3.1.0 oci-manifest attacker-app
+run "$images" verify
+fourth=$status
+
+if [ "$first" -eq 0 ] && [ "$second" -eq 1 ] && [ "$third" -eq 0 ] && [ "$fourth" -eq 1 ]; then
+  printf '\n%sdemo ok:%s verify passed on the locked registry, failed (exit 1) once a tag was overwritten, and said the overwrite was not signed\n' "$bold" "$plain"
 else
-  echo "demo FAILED: expected verify to exit 0 then 1, got $first then $second" >&2
+  echo "demo FAILED: expected exits 0, 1, 0, 1; got $first, $second, $third, $fourth" >&2
   exit 1
 fi

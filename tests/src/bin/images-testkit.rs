@@ -33,6 +33,11 @@ USAGE:
 
     images-testkit push-demo --registry HOST:PORT
         Pushes the images scripts/demo.sh serves (the repository's images.toml).
+
+    images-testkit sign --registry HOST:PORT --image REPO:TAG --public-key-out PATH
+        Generates a P-256 key, writes its public key (PEM) to PATH, and signs
+        the digest REPO:TAG names with a legacy cosign signature made by the
+        `sigstore` crate. Prints the digest of the `.sig` manifest.
 ";
 
 fn main() -> ExitCode {
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         Some("registry") => Args::parse(&args[1..]).and_then(registry),
         Some("push") => Args::parse(&args[1..]).and_then(push),
         Some("push-demo") => Args::parse(&args[1..]).and_then(push_demo),
+        Some("sign") => Args::parse(&args[1..]).and_then(sign),
         // Internal: run by `registry` before it becomes the registry.
         Some("wait-ready") => Args::parse(&args[1..]).and_then(wait_ready),
         Some("-h" | "--help" | "help") => {
@@ -133,6 +139,26 @@ impl Args {
 fn push_demo(args: Args) -> anyhow::Result<()> {
     args.reject_unknown(&["registry"])?;
     images_testkit::push_demo(&RegistryClient::new(args.required("registry")?)?)
+}
+
+fn sign(args: Args) -> anyhow::Result<()> {
+    args.reject_unknown(&["registry", "image", "public-key-out"])?;
+    let registry = args.required("registry")?;
+    let image = args.required("image")?;
+    let (repo, tag) = image
+        .rsplit_once(':')
+        .with_context(|| format!("`--image {image}` must be REPO:TAG"))?;
+    let served = RegistryClient::new(registry)?.manifest(repo, tag)?;
+    let digest = served
+        .digest_header
+        .filter(|_| served.status == 200)
+        .with_context(|| format!("{registry}/{image} is not there (status {})", served.status))?;
+    let key = images_testkit::signing::SigningKey::generate()?;
+    let out = PathBuf::from(args.required("public-key-out")?);
+    std::fs::write(&out, key.public_pem()).with_context(|| format!("writing {}", out.display()))?;
+    let sig = images_testkit::signing::sign_legacy(registry, repo, &digest, &[&key])?;
+    println!("{sig}");
+    Ok(())
 }
 
 fn push(args: Args) -> anyhow::Result<()> {

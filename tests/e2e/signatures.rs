@@ -335,3 +335,48 @@ fn verify_reports_a_recorded_signature_that_disappeared() {
     sign_legacy(&s.reg.addr(), "acme/app", &s.v1, &[&s.acme]).expect("sign");
     project.images(&["verify"]).expect_code(0);
 }
+
+#[test]
+fn a_signed_entry_costs_a_few_requests_more_at_lock_and_one_head_at_verify() {
+    use images_testkit::FaultProxy;
+    let s = scene();
+    sign_legacy(&s.reg.addr(), "acme/app", &s.v1, &[&s.acme]).expect("sign");
+    let proxy = FaultProxy::start(&s.reg.addr()).expect("start proxy");
+    let project = Project::new(&format!(
+        "[images]\napp = {{ image = \"{}/acme/app:v1\", signed-by = \"acme\" }}\nplain = \"{0}/acme/app:v1\"\n\n[signers.acme]\nkeys = [\"keys/acme.pub\"]\n",
+        proxy.addr()
+    ));
+    s.write_keys(&project);
+    project.images(&["lock"]).expect_code(0);
+    let requests = proxy.requests();
+    let signature_requests: Vec<&String> = requests
+        .iter()
+        .filter(|r| {
+            r.contains(".sig")
+                || r.contains("/blobs/")
+                || r.contains("referrers")
+                || r.contains("/manifests/sha256-")
+        })
+        .collect();
+    // The .sig manifest, its payload blob, the referrers API (404 on this
+    // registry) and its tag-schema fallback (404: no bundle).
+    assert_eq!(signature_requests.len(), 4, "{requests:#?}");
+    eprintln!(
+        "lock: {} requests for a signed and an unsigned entry of one tag: {requests:#?}",
+        requests.len()
+    );
+
+    proxy.clear_requests();
+    project.images(&["verify"]).expect_code(0);
+    let requests = proxy.requests();
+    let heads = requests
+        .iter()
+        .filter(|r| r.starts_with("HEAD ") && r.contains("/manifests/"))
+        .count();
+    // The tag (once for both entries) and the recorded .sig manifest.
+    assert_eq!(heads, 2, "{requests:#?}");
+    assert!(
+        !requests.iter().any(|r| r.contains("/blobs/")),
+        "an unmoved, still-signed tag needs no signature re-check: {requests:#?}"
+    );
+}

@@ -185,13 +185,9 @@ impl Resolver {
         reference: &Reference,
         body: &[u8],
     ) -> Result<Content, ResolveError> {
-        let manifest: ImageManifest = match serde_json::from_slice(body) {
+        let manifest = match image_manifest(body, "the .sig manifest") {
             Ok(manifest) => manifest,
-            Err(e) => {
-                return Ok(Content::Unreadable(format!(
-                    "the .sig manifest is not an image manifest: {e}"
-                )))
-            }
+            Err(why) => return Ok(Content::Unreadable(why)),
         };
         let mut layers = Vec::new();
         for layer in manifest
@@ -203,21 +199,9 @@ impl Resolver {
             let Some(signature) = layer.annotations.get(SIGNATURE_ANNOTATION) else {
                 continue;
             };
-            let Ok(digest) = Digest::parse(&layer.digest) else {
-                return Ok(Content::Unreadable(format!(
-                    "a layer digest `{}` is not a digest",
-                    crate::signature::shown(&layer.digest)
-                )));
-            };
-            match self.blob(reference, &digest, MAX_SIGNATURE_BYTES).await {
+            match self.layer_blob(reference, layer, "payload").await? {
                 Ok(payload) => layers.push((payload, signature.clone())),
-                // A payload that does not hash to its layer digest proves nothing.
-                Err(ResolveError::Tampered { .. }) => {
-                    return Ok(Content::Unreadable(format!(
-                        "the payload blob does not hash to its layer digest {digest}"
-                    )))
-                }
-                Err(e) => return Err(e),
+                Err(why) => return Ok(Content::Unreadable(why)),
             }
         }
         if layers.is_empty() {
@@ -233,13 +217,9 @@ impl Resolver {
         reference: &Reference,
         body: &[u8],
     ) -> Result<Content, ResolveError> {
-        let manifest: ImageManifest = match serde_json::from_slice(body) {
+        let manifest = match image_manifest(body, "the referrer") {
             Ok(manifest) => manifest,
-            Err(e) => {
-                return Ok(Content::Unreadable(format!(
-                    "the referrer is not an image manifest: {e}"
-                )))
-            }
+            Err(why) => return Ok(Content::Unreadable(why)),
         };
         let Some(layer) = manifest
             .layers
@@ -250,19 +230,40 @@ impl Resolver {
                 "the referrer has no bundle layer".to_owned(),
             ));
         };
+        Ok(match self.layer_blob(reference, layer, "bundle").await? {
+            Ok(bundle) => Content::Bundle(bundle),
+            Err(why) => Content::Unreadable(why),
+        })
+    }
+
+    /// A signature layer's blob, checked against the layer's digest. The
+    /// inner `Err` says why it proves nothing (a bad digest, or bytes that
+    /// do not hash to it); the outer one is a registry that did not answer.
+    async fn layer_blob(
+        &self,
+        reference: &Reference,
+        layer: &Layer,
+        what: &str,
+    ) -> Result<Result<Vec<u8>, String>, ResolveError> {
         let Ok(digest) = Digest::parse(&layer.digest) else {
-            return Ok(Content::Unreadable(
-                "the bundle layer's digest is not a digest".to_owned(),
-            ));
+            return Ok(Err(format!(
+                "the {what} layer's digest `{}` is not a digest",
+                crate::signature::shown(&layer.digest)
+            )));
         };
         match self.blob(reference, &digest, MAX_SIGNATURE_BYTES).await {
-            Ok(bundle) => Ok(Content::Bundle(bundle)),
-            Err(ResolveError::Tampered { .. }) => Ok(Content::Unreadable(format!(
-                "the bundle blob does not hash to its layer digest {digest}"
+            Ok(bytes) => Ok(Ok(bytes)),
+            Err(ResolveError::Tampered { .. }) => Ok(Err(format!(
+                "the {what} blob does not hash to its layer digest {digest}"
             ))),
             Err(e) => Err(e),
         }
     }
+}
+
+/// An image manifest's layers, or why `what` is not one.
+fn image_manifest(body: &[u8], what: &str) -> Result<ImageManifest, String> {
+    serde_json::from_slice(body).map_err(|e| format!("{what} is not an image manifest: {e}"))
 }
 
 /// Whether one required signer signed a digest.

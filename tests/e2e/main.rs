@@ -12,6 +12,7 @@ mod exit_codes;
 mod faults;
 mod files;
 mod hostile;
+mod init;
 mod interrupt;
 mod list;
 mod lock;

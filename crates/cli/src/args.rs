@@ -6,6 +6,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Examples:
+  images init                          declare and lock the images this repository deploys
   images add web nginx:1.27            add an image to images.toml and lock it
   images lock                          resolve new and changed images into images.lock
   images lock --locked                 CI: fail if images.lock is out of date
@@ -90,6 +91,9 @@ pub enum ColorChoice {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start images.toml from the images the repository's files deploy, and lock it
+    #[command(after_help = INIT_HELP)]
+    Init(InitArgs),
     /// Resolve new and changed images in images.toml and record their digests in images.lock
     #[command(
         after_help = "Examples:\n  images lock\n  images lock --update web api\n  images lock --locked   # CI: fail if images.lock is out of date"
@@ -127,6 +131,30 @@ pub enum Command {
         after_help = "Examples:\n  images outdated\n  images outdated --exit-code   # CI: exit 1 when an entry could move\n  images outdated --format json\n\nLike `cargo outdated`: COMPATIBLE is the newest tag the requirement allows,\nLATEST the newest release tag the entry's tag filter accepts, whatever the\nrequirement. `images lock --update NAME` moves an entry to COMPATIBLE."
     )]
     Outdated(OutdatedArgs),
+}
+
+const INIT_HELP: &str = "\
+Examples:
+  images init                          search the current directory
+  images init Dockerfile deploy/       only these files and directories
+
+Finds the image references `images pin --discover` finds (Dockerfiles, compose
+files, Kubernetes manifests, workflows), writes images.toml with one entry per
+image (named after the repository's last path component, a comment saying
+where it was found) and locks it. Then `images pin` writes the digests into
+the files and `images verify` checks them in CI. With nothing found, an empty
+images.toml is written (exit 0), as `cargo init` starts an empty package.
+
+Exit status: 0 written and locked; 2 images.toml (or images.lock) already
+exists (use `images add`), a file could not be read, or a tag does not exist;
+3 a registry could not be reached. On any error nothing is written.";
+
+/// Arguments of `images init`.
+#[derive(Debug, ClapArgs)]
+pub struct InitArgs {
+    /// Files or directories to read (default: the usual files under the current directory)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// Flags of `images outdated`.

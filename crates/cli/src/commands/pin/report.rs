@@ -17,14 +17,17 @@ use crate::pin::discover;
 use crate::pin::files::Skip;
 
 /// An image images.toml lacks: the entry to add and where it was found.
-struct Undeclared {
-    name: String,
-    image: String,
-    at: Vec<(String, usize)>,
+pub(in crate::commands) struct Undeclared {
+    /// The entry's name, unique among the declared ones and the others found.
+    pub name: String,
+    /// The reference as first written in a file.
+    pub image: String,
+    /// Each file (as shown) and line that names it.
+    pub at: Vec<(String, usize)>,
 }
 
 /// What one `images pin` run found and did, and how each mode reports it.
-pub(super) struct Report {
+pub(in crate::commands) struct Report {
     pub(super) records: Vec<Record>,
     pub(super) problems: Vec<Problem>,
     pub(super) written: Vec<PathBuf>,
@@ -54,7 +57,7 @@ impl Report {
 
     /// Bad input: a file that could not be read, or a reference that
     /// images.toml declares ambiguously.
-    fn exit_for_problems(&self) -> Exit {
+    pub(in crate::commands) fn exit_for_problems(&self) -> Exit {
         let ambiguous = self
             .records
             .iter()
@@ -401,13 +404,10 @@ impl Report {
         }
     }
 
-    pub(super) fn discover(
-        &self,
-        declared: &BTreeMap<String, ImageSpec>,
-        printer: Printer,
-    ) -> Exit {
-        let exit = self.exit_for_problems();
-        // One line per distinct reference, in the order first found.
+    /// The references `declared` lacks, one per image (the same canonical
+    /// reference in several files is one), in the order first found, each
+    /// with a name no declared entry or earlier one has.
+    pub(super) fn undeclared(&self, declared: &BTreeMap<String, ImageSpec>) -> Vec<Undeclared> {
         let mut taken: BTreeSet<String> = declared.keys().cloned().collect();
         let mut lines: Vec<Undeclared> = Vec::new();
         let mut seen: BTreeMap<Reference, usize> = BTreeMap::new();
@@ -429,6 +429,24 @@ impl Report {
                 at: vec![at],
             });
         }
+        lines
+    }
+
+    /// What `images init` says about the search: files it could not read,
+    /// what it skipped, references it left alone.
+    pub(in crate::commands) fn print_findings(&self, printer: Printer) {
+        self.print_problems(printer);
+        self.print_skipped(printer);
+        self.print_left_alone(printer);
+    }
+
+    pub(super) fn discover(
+        &self,
+        declared: &BTreeMap<String, ImageSpec>,
+        printer: Printer,
+    ) -> Exit {
+        let exit = self.exit_for_problems();
+        let lines = self.undeclared(declared);
         if printer.is_json() {
             let undeclared: Vec<Value> = lines
                 .iter()

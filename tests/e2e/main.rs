@@ -7,6 +7,7 @@
 mod auth;
 mod bad_input;
 mod diff;
+mod diffs;
 mod edit;
 mod exit_codes;
 mod faults;

@@ -172,6 +172,7 @@ Examples:
   images pin --check                   CI: exit 1 listing file:line of each reference not pinned
   images pin --check --format github   the same, as GitHub Actions annotations
   images pin --discover                images.toml lines for references it does not declare
+  images pin --check --diff            CI: also print the unified diff `images pin` would apply
 
 Reads Dockerfile, Dockerfile.*, *.dockerfile, compose.yaml, docker-compose*.yml,
 .github/workflows/*.yml and YAML files with Kubernetes' apiVersion and kind,
@@ -179,6 +180,9 @@ skipping .git, target, node_modules, vendor, what git ignores and what
 `[pin] exclude` in images.toml names (-v lists what was skipped). A manifest
 that does not parse as YAML and holds `{{ }}` is skipped as a template, and
 said so. Only the image text is replaced; every other byte of a file is kept.
+`--diff` prints what `pin` would change as a unified diff on stdout (`git
+apply` takes it) and writes nothing; with `--check` the exit status is
+--check's, without it pin's.
 
 Exit status: 0 all pinned; 1 a reference is not pinned (--check) or its lock
 entry is out of date; 2 a file or directory could not be read or parsed (it
@@ -197,6 +201,9 @@ pub struct PinArgs {
     /// List references images.toml does not declare, as lines to paste into it
     #[arg(long, conflicts_with = "check")]
     pub discover: bool,
+    /// Write nothing; print the unified diff of what `pin` would change
+    #[arg(long, conflicts_with = "discover")]
+    pub diff: bool,
 }
 
 const DIFF_HELP: &str = "\
@@ -235,7 +242,7 @@ pub struct LockArgs {
     /// Re-resolve these images even when unchanged (all when no name is given)
     #[arg(long, num_args = 0.., value_name = "NAME")]
     pub update: Option<Vec<String>>,
-    /// Fail without writing if images.lock would change
+    /// Fail without writing if images.lock would change, showing the diff it refused to write
     #[arg(long)]
     pub locked: bool,
 }

@@ -210,8 +210,16 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
 
     let exclusions = files::Exclusions::new(&root, &project.manifest.pin.exclude)
         .map_err(|e| Failure::bad_input(format!("`[pin] exclude` in images.toml: {e}")))?;
-    let write = !args.check && !args.discover;
-    let report = read_files(&args.paths, &root, &exclusions, &entries, write, cwd);
+    let write = !args.check && !args.discover && !args.diff;
+    let report = read_files(
+        &args.paths,
+        &root,
+        &exclusions,
+        &entries,
+        write,
+        args.diff,
+        cwd,
+    );
     let report = Report {
         verbose: global.verbose > 0,
         ..report
@@ -240,20 +248,22 @@ pub(super) fn undeclared_in(
         .map_err(|e| Failure::bad_input(format!("cannot search `{}`: {e}", root.display())))?;
     let report = Report {
         verbose,
-        ..read_files(paths, root, &exclusions, &[], false, cwd)
+        ..read_files(paths, root, &exclusions, &[], false, false, cwd)
     };
     let undeclared = report.undeclared(&BTreeMap::new());
     Ok((report, undeclared))
 }
 
 /// Reads every file to search, judges each reference against `entries`,
-/// and, when `write`, splices the locked digests in.
+/// and, when `write`, splices the locked digests in; when `diff`, keeps
+/// each file's text before and after for `--diff`.
 fn read_files(
     paths: &[PathBuf],
     root: &Path,
     exclusions: &files::Exclusions,
     entries: &[Entry<'_>],
     write: bool,
+    diff: bool,
     cwd: PathBuf,
 ) -> Report {
     let mut problems = Vec::new();
@@ -262,6 +272,7 @@ fn read_files(
     let mut records = Vec::new();
     let mut written = Vec::new();
     let mut templates = Vec::new();
+    let mut changes = Vec::new();
     for (path, kind, explicit) in candidates {
         let text = match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -320,10 +331,11 @@ fn read_files(
             edit: None,
             rewritten: false,
         }));
-        if write {
-            let edits: Vec<_> = file_records.iter().filter_map(|r| r.edit.clone()).collect();
-            if !edits.is_empty() {
-                match write_if_changed(&path, splice(&text, &edits).as_bytes()) {
+        let edits: Vec<_> = file_records.iter().filter_map(|r| r.edit.clone()).collect();
+        if !edits.is_empty() && (write || diff) {
+            let pinned = splice(&text, &edits);
+            if write {
+                match write_if_changed(&path, pinned.as_bytes()) {
                     Ok(wrote) => {
                         for r in file_records.iter_mut().filter(|r| r.edit.is_some()) {
                             r.rewritten = true;
@@ -338,6 +350,9 @@ fn read_files(
                     }),
                 }
             }
+            if diff {
+                changes.push((path.clone(), text, pinned));
+            }
         }
         file_records.sort_by_key(|r| r.line);
         records.extend(file_records);
@@ -349,6 +364,8 @@ fn read_files(
         written,
         skipped,
         templates,
+        changes,
+        diff,
         verbose: false,
         cwd,
     }

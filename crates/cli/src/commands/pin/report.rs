@@ -15,6 +15,7 @@ use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{write_stdout, Printer};
 use crate::pin::discover;
 use crate::pin::files::Skip;
+use crate::text_diff::unified;
 
 /// An image images.toml lacks: the entry to add and where it was found.
 pub(in crate::commands) struct Undeclared {
@@ -35,6 +36,10 @@ pub(in crate::commands) struct Report {
     pub(super) skipped: Vec<(PathBuf, Skip)>,
     /// Manifests that do not parse as YAML and hold `{{ … }}`: templates.
     pub(super) templates: Vec<PathBuf>,
+    /// Under `--diff`: each file `pin` would change, its text before and after.
+    pub(super) changes: Vec<(PathBuf, String, String)>,
+    /// Whether `--diff` was asked for.
+    pub(super) diff: bool,
     pub(super) verbose: bool,
     pub(super) cwd: PathBuf,
 }
@@ -212,6 +217,14 @@ impl Report {
             .collect()
     }
 
+    /// `--diff`: the unified diff of every file `pin` would change.
+    fn diff_text(&self) -> String {
+        self.changes
+            .iter()
+            .map(|(path, old, new)| unified(&self.show(path), old, new))
+            .collect()
+    }
+
     fn json(&self, exit: Exit) -> Value {
         let references: Vec<Value> = self
             .records
@@ -236,7 +249,7 @@ impl Report {
             .collect();
         let errors = self.errors_json();
         let written: Vec<String> = self.written.iter().map(|p| self.show(p)).collect();
-        json!({
+        let mut document = json!({
             "version": 1,
             "ok": exit == Exit::Ok,
             "exit_code": exit as u8,
@@ -244,7 +257,11 @@ impl Report {
             "references": references,
             "errors": errors,
             "skipped": self.skipped_json(),
-        })
+        });
+        if self.diff {
+            document["diff"] = Value::String(self.diff_text());
+        }
+        document
     }
 
     pub(super) fn pin(&self, printer: Printer) -> Exit {
@@ -264,6 +281,9 @@ impl Report {
         }
         self.print_problems(printer);
         self.print_skipped(printer);
+        if self.diff {
+            write_stdout(&self.diff_text());
+        }
         for r in self
             .records
             .iter()
@@ -295,7 +315,13 @@ impl Report {
             .iter()
             .filter(|r| r.state == State::Pinned)
             .count();
-        if rewritten > 0 {
+        let would_pin = self.records.iter().filter(|r| r.edit.is_some()).count();
+        if self.diff && would_pin > 0 {
+            printer.status(&format!(
+                "{would_pin} reference(s) in {} file(s) would be pinned; `images pin` writes them",
+                self.changes.len()
+            ));
+        } else if rewritten > 0 {
             printer.status(&format!(
                 "Pinned {rewritten} reference(s) in {} file(s)",
                 self.written.len()
@@ -351,6 +377,9 @@ impl Report {
                         self.annotation(&p.file, p.line, "cannot read", &p.message)
                     ));
                 }
+                if self.diff {
+                    out.push_str(&self.diff_text());
+                }
                 write_stdout(&out);
             }
             _ => {
@@ -363,6 +392,9 @@ impl Report {
                         self.location(&r.file, Some(r.line)),
                         Self::describe(r)
                     ));
+                }
+                if self.diff {
+                    out.push_str(&self.diff_text());
                 }
                 write_stdout(&out);
                 self.print_left_alone(printer);

@@ -188,3 +188,27 @@ fn init_refuses_when_a_file_cannot_be_read_and_writes_nothing() {
     assert!(!project.path().join("images.toml").exists());
     assert!(!project.lock_path().exists());
 }
+
+#[test]
+fn init_in_json_names_each_image_its_digest_and_where_it_was_found() {
+    let reg = Registry::start().expect("start the test registry");
+    let served = push_all(&reg);
+    let project = repository(&deploy_files(&reg.addr()));
+    let run = project.images(&["init", "--format", "json"]);
+    run.expect_code(0);
+    let doc = run.json();
+    assert_eq!(doc["version"], 1);
+    let images = doc["images"].as_array().expect("images");
+    let names: Vec<&str> = images.iter().filter_map(|i| i["name"].as_str()).collect();
+    assert_eq!(names, ["builder", "api", "db", "api-2"]);
+    assert_eq!(images[1]["digest"], served["acme/api"].as_str());
+    assert_eq!(
+        images[1]["locations"],
+        serde_json::json!([
+            {"file": "Dockerfile", "line": 3},
+            {"file": "compose.yaml", "line": 3}
+        ])
+    );
+    assert_eq!(doc["lock"]["written"], true);
+    assert_eq!(doc["lock"]["images"], 4);
+}

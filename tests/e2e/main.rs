@@ -7,11 +7,13 @@
 mod auth;
 mod bad_input;
 mod diff;
+mod diffs;
 mod edit;
 mod exit_codes;
 mod faults;
 mod files;
 mod hostile;
+mod init;
 mod interrupt;
 mod list;
 mod lock;

@@ -6,6 +6,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Examples:
+  images init                          declare and lock the images this repository deploys
   images add web nginx:1.27            add an image to images.toml and lock it
   images lock                          resolve new and changed images into images.lock
   images lock --locked                 CI: fail if images.lock is out of date
@@ -90,6 +91,9 @@ pub enum ColorChoice {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start images.toml from the images the repository's files deploy, and lock it
+    #[command(after_help = INIT_HELP)]
+    Init(InitArgs),
     /// Resolve new and changed images in images.toml and record their digests in images.lock
     #[command(
         after_help = "Examples:\n  images lock\n  images lock --update web api\n  images lock --locked   # CI: fail if images.lock is out of date"
@@ -129,6 +133,30 @@ pub enum Command {
     Outdated(OutdatedArgs),
 }
 
+const INIT_HELP: &str = "\
+Examples:
+  images init                          search the current directory
+  images init Dockerfile deploy/       only these files and directories
+
+Finds the image references `images pin --discover` finds (Dockerfiles, compose
+files, Kubernetes manifests, workflows), writes images.toml with one entry per
+image (named after the repository's last path component, a comment saying
+where it was found) and locks it. Then `images pin` writes the digests into
+the files and `images verify` checks them in CI. With nothing found, an empty
+images.toml is written (exit 0), as `cargo init` starts an empty package.
+
+Exit status: 0 written and locked; 2 images.toml (or images.lock) already
+exists (use `images add`), a file could not be read, or a tag does not exist;
+3 a registry could not be reached. On any error nothing is written.";
+
+/// Arguments of `images init`.
+#[derive(Debug, ClapArgs)]
+pub struct InitArgs {
+    /// Files or directories to read (default: the usual files under the current directory)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
 /// Flags of `images outdated`.
 #[derive(Debug, ClapArgs)]
 pub struct OutdatedArgs {
@@ -144,6 +172,7 @@ Examples:
   images pin --check                   CI: exit 1 listing file:line of each reference not pinned
   images pin --check --format github   the same, as GitHub Actions annotations
   images pin --discover                images.toml lines for references it does not declare
+  images pin --check --diff            CI: also print the unified diff `images pin` would apply
 
 Reads Dockerfile, Dockerfile.*, *.dockerfile, compose.yaml, docker-compose*.yml,
 .github/workflows/*.yml and YAML files with Kubernetes' apiVersion and kind,
@@ -151,6 +180,9 @@ skipping .git, target, node_modules, vendor, what git ignores and what
 `[pin] exclude` in images.toml names (-v lists what was skipped). A manifest
 that does not parse as YAML and holds `{{ }}` is skipped as a template, and
 said so. Only the image text is replaced; every other byte of a file is kept.
+`--diff` prints what `pin` would change as a unified diff on stdout (`git
+apply` takes it) and writes nothing; with `--check` the exit status is
+--check's, without it pin's.
 
 Exit status: 0 all pinned; 1 a reference is not pinned (--check) or its lock
 entry is out of date; 2 a file or directory could not be read or parsed (it
@@ -169,6 +201,9 @@ pub struct PinArgs {
     /// List references images.toml does not declare, as lines to paste into it
     #[arg(long, conflicts_with = "check")]
     pub discover: bool,
+    /// Write nothing; print the unified diff of what `pin` would change
+    #[arg(long, conflicts_with = "discover")]
+    pub diff: bool,
 }
 
 const DIFF_HELP: &str = "\
@@ -207,7 +242,7 @@ pub struct LockArgs {
     /// Re-resolve these images even when unchanged (all when no name is given)
     #[arg(long, num_args = 0.., value_name = "NAME")]
     pub update: Option<Vec<String>>,
-    /// Fail without writing if images.lock would change
+    /// Fail without writing if images.lock would change, showing the diff it refused to write
     #[arg(long)]
     pub locked: bool,
 }

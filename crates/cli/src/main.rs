@@ -13,6 +13,7 @@ mod pin;
 mod progress;
 mod project;
 mod project_lock;
+mod text_diff;
 mod untrusted;
 
 use std::process::ExitCode;

@@ -16,6 +16,7 @@ use images_lockfile::{
 };
 use serde_json::json;
 
+use super::lock::LockOutcome;
 use crate::args::{AddArgs, Global, LockArgs};
 use crate::exit::{Exit, Failure};
 use crate::manifest_edit::{add_entry, NewEntry};
@@ -91,19 +92,7 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
     .map_err(|e| Failure::bad_input(format!("cannot edit `{}`: {e}", path.display())))?;
     write(&path, edited.as_bytes())?;
 
-    let locked = Manifest::load(&path)
-        .map_err(Failure::from)
-        .and_then(|manifest| {
-            let project = Project {
-                manifest,
-                lock_path: Project::lock_path_beside(&path),
-            };
-            let lock_args = LockArgs {
-                update: None,
-                locked: false,
-            };
-            super::lock::lock_project(global, &project, &lock_args, printer)
-        });
+    let locked = lock_written(global, &path, printer);
     let outcome = match locked {
         Ok(outcome) => outcome,
         Err(failure) => {
@@ -143,6 +132,25 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
         printer.status(&outcome.summary());
     }
     Ok(Exit::Ok)
+}
+
+/// Reads the images.toml just written at `path` and locks it, as
+/// `images lock` would; the caller puts images.toml back when this fails.
+pub(super) fn lock_written(
+    global: &Global,
+    path: &Path,
+    printer: Printer,
+) -> Result<LockOutcome, Failure> {
+    let manifest = Manifest::load(path)?;
+    let project = Project {
+        manifest,
+        lock_path: Project::lock_path_beside(path),
+    };
+    let lock_args = LockArgs {
+        update: None,
+        locked: false,
+    };
+    super::lock::lock_project(global, &project, &lock_args, printer)
 }
 
 /// Names become TOML keys and appear in every message; any non-empty name
@@ -193,7 +201,7 @@ pub(super) fn write(path: &Path, contents: &[u8]) -> Result<(), Failure> {
 /// editor; other `images` runs wait for the project lock) is never undone.
 /// Returns whether the file is as it was. Best effort: the failure being
 /// reported matters more than a second one here.
-fn rollback(path: &Path, original: Option<&str>, written: &str) -> bool {
+pub(super) fn rollback(path: &Path, original: Option<&str>, written: &str) -> bool {
     match std::fs::read(path) {
         Ok(now) if now == written.as_bytes() => {}
         _ => return false,

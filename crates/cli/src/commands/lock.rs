@@ -12,9 +12,11 @@ use serde_json::json;
 
 use crate::args::{Global, LockArgs};
 use crate::exit::{exit_for, Exit, Failure};
+use crate::output::write_stderr;
 use crate::output::Printer;
 use crate::progress::Progress;
 use crate::project::Project;
+use crate::text_diff::{relative, unified};
 use crate::untrusted::escape;
 
 pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, Failure> {
@@ -153,7 +155,7 @@ pub fn lock_project(
 
     // Without --update the outcome of --locked is known offline.
     if args.locked && args.update.is_none() && (new != old || !plan.resolve.is_empty()) {
-        return Err(out_of_date(&plan, &old, &new));
+        return Err(out_of_date(project, &plan, &old, &new));
     }
 
     if !plan.resolve.is_empty() {
@@ -226,7 +228,7 @@ pub fn lock_project(
             // What did resolve may already show the lock out of date:
             // under `--locked` that is drift, which outranks the rest.
             if args.locked && would_change(&plan, &old, &new) {
-                return Err(out_of_date(&plan, &old, &new).and(failure));
+                return Err(out_of_date(project, &plan, &old, &new).and(failure));
             }
             return Err(failure);
         }
@@ -256,7 +258,7 @@ pub fn lock_project(
         // the right things in another form (or no lock at all) would be
         // rewritten by `images lock`, so it is out of date too.
         if changed {
-            return Err(out_of_date(&plan, &old, &new));
+            return Err(out_of_date(project, &plan, &old, &new));
         }
         if std::fs::read(&project.lock_path).ok().as_deref() != Some(new.to_toml().as_bytes()) {
             let cause = if project.lock_path.exists() {
@@ -264,7 +266,7 @@ pub fn lock_project(
             } else {
                 format!("there is no {LOCK_FILE} yet")
             };
-            return Err(out_of_date(&plan, &old, &new).with_cause(cause));
+            return Err(out_of_date(project, &plan, &old, &new).with_cause(cause));
         }
         return Ok(LockOutcome {
             wrote: false,
@@ -579,11 +581,41 @@ fn would_change(plan: &Plan, old: &Lockfile, new: &Lockfile) -> bool {
             .any(|(name, entry)| old.images.get(name).is_some_and(|o| o != entry))
 }
 
-fn out_of_date(plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
+/// `--locked` refused to write: shows on stderr the unified diff of
+/// images.lock against what `images lock` would write (so a CI log shows
+/// the fix), and says what is out of date.
+fn out_of_date(project: &Project, plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
+    // What was not resolved (`--locked` alone asks no registry; or a
+    // registry failed) keeps its old entry in the diff, and is named.
+    let mut shown = new.clone();
+    let mut unresolved = Vec::new();
+    for target in &plan.resolve {
+        let name = &target.spec.name;
+        if shown.images.contains_key(name) {
+            continue;
+        }
+        unresolved.push(name.as_str());
+        if let Some(entry) = old.images.get(name) {
+            shown.images.insert(name.clone(), entry.clone());
+        }
+    }
+    // No lock, or one that is not text, is all added.
+    let current = std::fs::read_to_string(&project.lock_path).unwrap_or_default();
+    write_stderr(&unified(
+        &relative(&project.lock_path),
+        &current,
+        &shown.to_toml(),
+    ));
     let mut failure = Failure::new(
         Exit::Drift,
         format!("{LOCK_FILE} needs to be updated but `--locked` was passed"),
     );
+    if !unresolved.is_empty() {
+        failure = failure.with_cause(format!(
+            "not in the diff: the digests of {}, which only the registry can tell",
+            unresolved.join(", ")
+        ));
+    }
     // Locked before, and to be resolved again or already different.
     let changed: Vec<&str> = plan
         .resolve

@@ -3,6 +3,7 @@
 mod add;
 mod completions;
 mod diff;
+mod init;
 mod list;
 mod lock;
 mod outdated;
@@ -20,7 +21,7 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
     // land between two steps of a write (see `interrupt`).
     if matches!(
         args.command,
-        Command::Lock(_) | Command::Add(_) | Command::Remove(_)
+        Command::Lock(_) | Command::Add(_) | Command::Remove(_) | Command::Init(_)
     ) {
         crate::interrupt::catch_signals();
     }
@@ -31,6 +32,7 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         quiet: args.global.quiet,
     };
     match &args.command {
+        Command::Init(init_args) => init::run(&args.global, init_args, printer),
         Command::Lock(lock_args) => lock::run(&args.global, lock_args, printer),
         Command::Verify => verify::run(&args.global, printer),
         Command::List => list::run(&args.global, printer),
@@ -50,6 +52,7 @@ fn check_format(args: &Args) -> Result<(), Failure> {
     let (verb, supported): (&str, &[Format]) = match &args.command {
         Command::Diff(_) => ("diff", &[Text, Json, Markdown]),
         Command::Verify => ("verify", &[Text, Json, Github]),
+        Command::Init(_) => ("init", &[Text, Json]),
         Command::Lock(_) => ("lock", &[Text, Json]),
         Command::List => ("list", &[Text, Json]),
         Command::Add(_) => ("add", &[Text, Json]),

@@ -5,6 +5,8 @@
 
 mod report;
 
+use std::collections::BTreeMap;
+
 use std::path::{Path, PathBuf};
 
 use images_lockfile::{
@@ -192,6 +194,7 @@ fn entries<'a>(specs: impl Iterator<Item = &'a ImageSpec>, lock: &Lockfile) -> V
         .collect()
 }
 
+/// `images pin`, `pin --check` and `pin --discover`.
 pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Failure> {
     let project = Project::load(global)?;
     let lock = project.load_lock()?.unwrap_or_default();
@@ -207,12 +210,69 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
 
     let exclusions = files::Exclusions::new(&root, &project.manifest.pin.exclude)
         .map_err(|e| Failure::bad_input(format!("`[pin] exclude` in images.toml: {e}")))?;
+    let write = !args.check && !args.discover && !args.diff;
+    let report = read_files(
+        &args.paths,
+        &root,
+        &exclusions,
+        &entries,
+        write,
+        args.diff,
+        cwd,
+    );
+    let report = Report {
+        verbose: global.verbose > 0,
+        ..report
+    };
+    if args.discover {
+        return Ok(report.discover(&project.manifest.images, printer));
+    }
+    if args.check {
+        Ok(report.check(printer))
+    } else {
+        Ok(report.pin(printer))
+    }
+}
+
+/// The references under `root` (or in `paths`) that images.toml does not
+/// declare yet, one per image, named as `--discover` names them: what
+/// `images init` declares. The report says what could not be read.
+pub(super) fn undeclared_in(
+    paths: &[PathBuf],
+    root: &Path,
+    verbose: bool,
+) -> Result<(Report, Vec<report::Undeclared>), Failure> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::bad_input(format!("cannot read the current directory: {e}")))?;
+    let exclusions = files::Exclusions::new(root, &[])
+        .map_err(|e| Failure::bad_input(format!("cannot search `{}`: {e}", root.display())))?;
+    let report = Report {
+        verbose,
+        ..read_files(paths, root, &exclusions, &[], false, false, cwd)
+    };
+    let undeclared = report.undeclared(&BTreeMap::new());
+    Ok((report, undeclared))
+}
+
+/// Reads every file to search, judges each reference against `entries`,
+/// and, when `write`, splices the locked digests in; when `diff`, keeps
+/// each file's text before and after for `--diff`.
+fn read_files(
+    paths: &[PathBuf],
+    root: &Path,
+    exclusions: &files::Exclusions,
+    entries: &[Entry<'_>],
+    write: bool,
+    diff: bool,
+    cwd: PathBuf,
+) -> Report {
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
-    let candidates = candidates(&args.paths, &root, &exclusions, &mut problems, &mut skipped);
+    let candidates = candidates(paths, root, exclusions, &mut problems, &mut skipped);
     let mut records = Vec::new();
     let mut written = Vec::new();
     let mut templates = Vec::new();
+    let mut changes = Vec::new();
     for (path, kind, explicit) in candidates {
         let text = match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -258,7 +318,7 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         let mut file_records: Vec<Record> = found
             .found
             .iter()
-            .map(|f| judge(&path, f, &entries))
+            .map(|f| judge(&path, f, entries))
             .collect();
         file_records.extend(found.left_alone.into_iter().map(|l| Record {
             file: path.clone(),
@@ -271,10 +331,11 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
             edit: None,
             rewritten: false,
         }));
-        if !args.check && !args.discover {
-            let edits: Vec<_> = file_records.iter().filter_map(|r| r.edit.clone()).collect();
-            if !edits.is_empty() {
-                match write_if_changed(&path, splice(&text, &edits).as_bytes()) {
+        let edits: Vec<_> = file_records.iter().filter_map(|r| r.edit.clone()).collect();
+        if !edits.is_empty() && (write || diff) {
+            let pinned = splice(&text, &edits);
+            if write {
+                match write_if_changed(&path, pinned.as_bytes()) {
                     Ok(wrote) => {
                         for r in file_records.iter_mut().filter(|r| r.edit.is_some()) {
                             r.rewritten = true;
@@ -289,27 +350,24 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
                     }),
                 }
             }
+            if diff {
+                changes.push((path.clone(), text, pinned));
+            }
         }
         file_records.sort_by_key(|r| r.line);
         records.extend(file_records);
     }
 
-    let report = Report {
+    Report {
         records,
         problems,
         written,
         skipped,
         templates,
-        verbose: global.verbose > 0,
+        changes,
+        diff,
+        verbose: false,
         cwd,
-    };
-    if args.discover {
-        return Ok(report.discover(&project.manifest.images, printer));
-    }
-    if args.check {
-        Ok(report.check(printer))
-    } else {
-        Ok(report.pin(printer))
     }
 }
 

@@ -15,16 +15,20 @@ use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{write_stdout, Printer};
 use crate::pin::discover;
 use crate::pin::files::Skip;
+use crate::text_diff::unified;
 
 /// An image images.toml lacks: the entry to add and where it was found.
-struct Undeclared {
-    name: String,
-    image: String,
-    at: Vec<(String, usize)>,
+pub(in crate::commands) struct Undeclared {
+    /// The entry's name, unique among the declared ones and the others found.
+    pub name: String,
+    /// The reference as first written in a file.
+    pub image: String,
+    /// Each file (as shown) and line that names it.
+    pub at: Vec<(String, usize)>,
 }
 
 /// What one `images pin` run found and did, and how each mode reports it.
-pub(super) struct Report {
+pub(in crate::commands) struct Report {
     pub(super) records: Vec<Record>,
     pub(super) problems: Vec<Problem>,
     pub(super) written: Vec<PathBuf>,
@@ -32,6 +36,10 @@ pub(super) struct Report {
     pub(super) skipped: Vec<(PathBuf, Skip)>,
     /// Manifests that do not parse as YAML and hold `{{ … }}`: templates.
     pub(super) templates: Vec<PathBuf>,
+    /// Under `--diff`: each file `pin` would change, its text before and after.
+    pub(super) changes: Vec<(PathBuf, String, String)>,
+    /// Whether `--diff` was asked for.
+    pub(super) diff: bool,
     pub(super) verbose: bool,
     pub(super) cwd: PathBuf,
 }
@@ -54,7 +62,7 @@ impl Report {
 
     /// Bad input: a file that could not be read, or a reference that
     /// images.toml declares ambiguously.
-    fn exit_for_problems(&self) -> Exit {
+    pub(in crate::commands) fn exit_for_problems(&self) -> Exit {
         let ambiguous = self
             .records
             .iter()
@@ -209,6 +217,14 @@ impl Report {
             .collect()
     }
 
+    /// `--diff`: the unified diff of every file `pin` would change.
+    fn diff_text(&self) -> String {
+        self.changes
+            .iter()
+            .map(|(path, old, new)| unified(&self.show(path), old, new))
+            .collect()
+    }
+
     fn json(&self, exit: Exit) -> Value {
         let references: Vec<Value> = self
             .records
@@ -233,7 +249,7 @@ impl Report {
             .collect();
         let errors = self.errors_json();
         let written: Vec<String> = self.written.iter().map(|p| self.show(p)).collect();
-        json!({
+        let mut document = json!({
             "version": 1,
             "ok": exit == Exit::Ok,
             "exit_code": exit as u8,
@@ -241,7 +257,11 @@ impl Report {
             "references": references,
             "errors": errors,
             "skipped": self.skipped_json(),
-        })
+        });
+        if self.diff {
+            document["diff"] = Value::String(self.diff_text());
+        }
+        document
     }
 
     pub(super) fn pin(&self, printer: Printer) -> Exit {
@@ -261,6 +281,9 @@ impl Report {
         }
         self.print_problems(printer);
         self.print_skipped(printer);
+        if self.diff {
+            write_stdout(&self.diff_text());
+        }
         for r in self
             .records
             .iter()
@@ -292,7 +315,13 @@ impl Report {
             .iter()
             .filter(|r| r.state == State::Pinned)
             .count();
-        if rewritten > 0 {
+        let would_pin = self.records.iter().filter(|r| r.edit.is_some()).count();
+        if self.diff && would_pin > 0 {
+            printer.status(&format!(
+                "{would_pin} reference(s) in {} file(s) would be pinned; `images pin` writes them",
+                self.changes.len()
+            ));
+        } else if rewritten > 0 {
             printer.status(&format!(
                 "Pinned {rewritten} reference(s) in {} file(s)",
                 self.written.len()
@@ -348,6 +377,9 @@ impl Report {
                         self.annotation(&p.file, p.line, "cannot read", &p.message)
                     ));
                 }
+                if self.diff {
+                    out.push_str(&self.diff_text());
+                }
                 write_stdout(&out);
             }
             _ => {
@@ -360,6 +392,9 @@ impl Report {
                         self.location(&r.file, Some(r.line)),
                         Self::describe(r)
                     ));
+                }
+                if self.diff {
+                    out.push_str(&self.diff_text());
                 }
                 write_stdout(&out);
                 self.print_left_alone(printer);
@@ -401,13 +436,10 @@ impl Report {
         }
     }
 
-    pub(super) fn discover(
-        &self,
-        declared: &BTreeMap<String, ImageSpec>,
-        printer: Printer,
-    ) -> Exit {
-        let exit = self.exit_for_problems();
-        // One line per distinct reference, in the order first found.
+    /// The references `declared` lacks, one per image (the same canonical
+    /// reference in several files is one), in the order first found, each
+    /// with a name no declared entry or earlier one has.
+    pub(super) fn undeclared(&self, declared: &BTreeMap<String, ImageSpec>) -> Vec<Undeclared> {
         let mut taken: BTreeSet<String> = declared.keys().cloned().collect();
         let mut lines: Vec<Undeclared> = Vec::new();
         let mut seen: BTreeMap<Reference, usize> = BTreeMap::new();
@@ -429,6 +461,24 @@ impl Report {
                 at: vec![at],
             });
         }
+        lines
+    }
+
+    /// What `images init` says about the search: files it could not read,
+    /// what it skipped, references it left alone.
+    pub(in crate::commands) fn print_findings(&self, printer: Printer) {
+        self.print_problems(printer);
+        self.print_skipped(printer);
+        self.print_left_alone(printer);
+    }
+
+    pub(super) fn discover(
+        &self,
+        declared: &BTreeMap<String, ImageSpec>,
+        printer: Printer,
+    ) -> Exit {
+        let exit = self.exit_for_problems();
+        let lines = self.undeclared(declared);
         if printer.is_json() {
             let undeclared: Vec<Value> = lines
                 .iter()

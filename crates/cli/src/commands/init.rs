@@ -1,0 +1,149 @@
+//! `images init`: adopt `images` in a repository that has no images.toml
+//! yet. The image references in the files that deploy images (what
+//! `images pin --discover` finds) become images.toml's entries, which are
+//! locked at once; then it says what comes next.
+//!
+//! Like `images add`, the manifest and its lock are one step: when locking
+//! fails (a registry down, a tag that does not exist) the images.toml it
+//! wrote is removed again, so a failed init leaves the repository as it
+//! was. Like `cargo init` and `uv init`, a repository with nothing to
+//! declare still gets an (empty) images.toml, and a second `init` refuses.
+
+use std::path::{Path, PathBuf};
+
+use images_lockfile::{Manifest, LOCK_FILE, MANIFEST_FILE};
+use serde_json::{json, Value};
+
+use crate::args::{Global, InitArgs};
+use crate::exit::{Exit, Failure};
+use crate::output::Printer;
+use crate::pin::discover::toml_line;
+use crate::project::Project;
+use crate::project_lock::ProjectLock;
+
+pub fn run(global: &Global, args: &InitArgs, printer: Printer) -> Result<Exit, Failure> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::bad_input(format!("cannot read the current directory: {e}")))?;
+    let path = global
+        .manifest
+        .clone()
+        .unwrap_or_else(|| cwd.join(MANIFEST_FILE));
+    let root = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| cwd.clone(), Path::to_path_buf);
+    // Held until the lock is written (or images.toml removed again): a
+    // second `images` waits instead of reading a half-made project.
+    let _guard = ProjectLock::acquire(&path, printer)?;
+    refuse_existing(&path)?;
+
+    let (report, found) = super::pin::undeclared_in(&args.paths, &root, global.verbose > 0)?;
+    if !printer.is_json() {
+        report.print_findings(printer);
+    }
+    let exit = report.exit_for_problems();
+    if exit != Exit::Ok {
+        return Err(Failure::new(
+            exit,
+            format!("some files could not be read, so `{MANIFEST_FILE}` was not written"),
+        )
+        .with_hint("fix them, or name the files and directories to read: `images init PATH…`"));
+    }
+
+    let mut text = String::from(
+        "# The images this repository deploys, each pinned to a digest in images.lock.\n\
+         # Written by `images init`; edit it freely, then run `images lock`.\n\n[images]\n",
+    );
+    for entry in &found {
+        let places: Vec<String> = entry.at.iter().map(|(f, l)| format!("{f}:{l}")).collect();
+        text.push_str(&format!("# found in {}\n", places.join(", ")));
+        text.push_str(&toml_line(&entry.name, &entry.image));
+        text.push('\n');
+    }
+    // What the files hold must make a valid images.toml before anything
+    // is written: an odd reference is reported, not saved.
+    Manifest::parse(&text, &path)?;
+    super::add::write(&path, text.as_bytes())?;
+
+    let locked = super::add::lock_written(global, &path, printer);
+    let outcome = match locked {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            let undo = if super::add::rollback(&path, None, &text) {
+                format!("`{}` was removed again", path.display())
+            } else {
+                format!(
+                    "`{}` was changed by someone else meanwhile, so it was kept",
+                    path.display()
+                )
+            };
+            return Err(failure.with_cause(format!("{undo}; nothing was initialized")));
+        }
+    };
+
+    if printer.is_json() {
+        let images: Vec<Value> = found
+            .iter()
+            .map(|entry| {
+                let locations: Vec<Value> = entry
+                    .at
+                    .iter()
+                    .map(|(file, line)| json!({"file": file, "line": line}))
+                    .collect();
+                json!({
+                    "name": entry.name,
+                    "image": entry.image,
+                    "digest": outcome.lock.images.get(&entry.name).map(|l| l.digest.to_string()),
+                    "locations": locations,
+                })
+            })
+            .collect();
+        printer.json(&json!({
+            "version": 1,
+            "manifest": path.display().to_string(),
+            "images": images,
+            "lock": outcome.to_json(),
+        }));
+        return Ok(Exit::Ok);
+    }
+    if found.is_empty() {
+        printer.status(&format!(
+            "No image references found in the files that deploy images under `{}`; created an empty {MANIFEST_FILE}",
+            root.display()
+        ));
+        printer.status("Next: `images add NAME REF` declares an image and locks it");
+        return Ok(Exit::Ok);
+    }
+    printer.status(&format!(
+        "Created {MANIFEST_FILE} with {} image(s) and locked them in {LOCK_FILE}",
+        found.len()
+    ));
+    printer.status(
+        "Next:\n  images pin      write the locked digests into the files that name the images\n  images verify   in CI: check that every tag still names its locked digest",
+    );
+    Ok(Exit::Ok)
+}
+
+/// A second `init` must not overwrite a project: with images.toml there,
+/// `images add` is the way to declare more; a lock left without its
+/// images.toml is not thrown away either.
+fn refuse_existing(path: &Path) -> Result<(), Failure> {
+    if path.exists() {
+        return Err(Failure::bad_input(format!(
+            "`{}` already exists; `images init` only starts a new one",
+            path.display()
+        ))
+        .with_hint("declare more images with `images add NAME REF`; `images pin --discover` lists the ones it lacks"));
+    }
+    let lock: PathBuf = Project::lock_path_beside(path);
+    if lock.exists() {
+        return Err(Failure::bad_input(format!(
+            "`{}` exists without an {MANIFEST_FILE} beside it",
+            lock.display()
+        ))
+        .with_hint(format!(
+            "restore {MANIFEST_FILE} from version control, or remove {LOCK_FILE} and run `images init` again"
+        )));
+    }
+    Ok(())
+}

@@ -51,6 +51,14 @@ pub fn kind_by_name(path: &Path) -> Option<FileKind> {
     {
         return Some(FileKind::Compose);
     }
+    // A chart's values files sit beside its Chart.yaml.
+    if yaml_stem.starts_with("values")
+        && path
+            .parent()
+            .is_some_and(|dir| dir.join("Chart.yaml").is_file())
+    {
+        return Some(FileKind::HelmValues);
+    }
     None
 }
 

@@ -42,6 +42,18 @@ pub struct Scalar {
     line: usize,
 }
 
+impl Scalar {
+    /// Whether it is written unquoted.
+    pub fn is_plain(&self) -> bool {
+        self.style == ScalarStyle::Plain
+    }
+
+    /// 1-based line where its node starts.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+}
+
 /// Every document of a YAML stream.
 #[derive(Debug, Default)]
 pub struct Yaml {

@@ -1,0 +1,98 @@
+//! `images pin` on the files people deploy from beyond plain manifests:
+//! Helm values files, kustomizations, Dockerfile `ARG` defaults and custom
+//! resources (issue 14, part 1).
+
+use crate::pin_inputs::{project_with, read};
+
+const CHART: &str = "apiVersion: v2\nname: api\nversion: 0.1.0\nappVersion: \"1.0\"\n";
+
+const VALUES: &str = "# Default values for api.\n\
+                      replicaCount: 1\n\
+                      image:\n\
+                      \x20 registry: {R}\n\
+                      \x20 repository: acme/web\n\
+                      \x20 tag: \"1.0\"\n\
+                      \x20 digest: \"\"  # written by images pin\n\
+                      \x20 pullPolicy: IfNotPresent\n\
+                      tools:\n\
+                      \x20 image:\n\
+                      \x20   repository: {R}/acme/tools\n\
+                      \x20   tag: '1'\n\
+                      proxy:\n\
+                      \x20 image: {repository: nginx, tag: \"1.27\"}\n";
+
+const VALUES_PROD: &str = "image:\r\n\
+                           \x20 registry: {R}\r\n\
+                           \x20 repository: acme/web\r\n\
+                           \x20 tag: 1.0\r\n\
+                           \x20 digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\r\n";
+
+#[test]
+fn pin_writes_the_digest_field_of_helm_values_or_the_tag_where_there_is_none() {
+    let (reg, project, tools, web) = project_with(&[
+        ("charts/api/Chart.yaml", CHART),
+        ("charts/api/values.yaml", VALUES),
+        ("charts/api/values-prod.yaml", VALUES_PROD),
+        // Not beside a Chart.yaml: not searched, read when named.
+        (
+            "config/values.yaml",
+            "image:\n  repository: {R}/acme/tools\n  tag: 1 # the tools\n",
+        ),
+    ]);
+    let addr = reg.addr();
+    project.images(&["pin"]).expect_code(0);
+    let expected = VALUES
+        .replace("{R}", &addr)
+        .replace("digest: \"\"", &format!("digest: \"{web}\""))
+        .replace("tag: '1'", &format!("tag: '1@{tools}'"));
+    assert_eq!(read(&project, "charts/api/values.yaml"), expected);
+    let expected_prod = VALUES_PROD.replace("{R}", &addr).replace(
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        &format!("\"{web}\""),
+    );
+    assert_eq!(read(&project, "charts/api/values-prod.yaml"), expected_prod);
+    let config = format!("image:\n  repository: {addr}/acme/tools\n  tag: 1 # the tools\n");
+    assert_eq!(read(&project, "config/values.yaml"), config);
+
+    project
+        .images(&["pin", "config/values.yaml"])
+        .expect_code(0);
+    assert_eq!(
+        read(&project, "config/values.yaml"),
+        format!("image:\n  repository: {addr}/acme/tools\n  tag: \"1@{tools}\" # the tools\n")
+    );
+    // Pinned now; only the undeclared docker.io image is listed.
+    let check = project.images(&["pin", "--check"]);
+    check.expect_code(1);
+    assert_eq!(
+        check.stdout,
+        "charts/api/values.yaml:14: `nginx:1.27` is not declared in images.toml\n"
+    );
+    let run = project.images(&["pin", "--discover"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "nginx = \"nginx:1.27\"  # charts/api/values.yaml:14\n"
+    );
+}
+
+#[test]
+fn pin_refuses_helm_values_whose_image_fields_are_not_strings() {
+    let values = "image:\n  repository: {R}/acme/web\n  tag:\n    major: 1\n";
+    let (reg, project, _, _) = project_with(&[
+        ("charts/api/Chart.yaml", CHART),
+        ("charts/api/values.yaml", values),
+    ]);
+    let run = project.images(&["pin"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("`charts/api/values.yaml:3` image.tag is not a string"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        read(&project, "charts/api/values.yaml"),
+        values.replace("{R}", &reg.addr())
+    );
+}

@@ -96,3 +96,52 @@ fn pin_refuses_helm_values_whose_image_fields_are_not_strings() {
         values.replace("{R}", &reg.addr())
     );
 }
+
+const KUSTOMIZATION: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\n\
+                             kind: Kustomization\n\
+                             images:\n\
+                             \x20 - name: web\n\
+                             \x20   newName: {R}/acme/web\n\
+                             \x20   newTag: \"1.0\" # the release\n\
+                             \x20 - name: {R}/acme/tools\n\
+                             \x20   newTag: \"1\"\n\
+                             \x20   digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\n";
+
+#[test]
+fn pin_writes_the_digest_of_kustomize_images_and_keeps_new_tag() {
+    let (reg, project, tools, web) =
+        project_with(&[("overlays/prod/kustomization.yaml", KUSTOMIZATION)]);
+    project.images(&["pin"]).expect_code(0);
+    let expected = KUSTOMIZATION
+        .replace("{R}", &reg.addr())
+        .replace(
+            "# the release\n",
+            &format!("# the release\n    digest: {web}\n"),
+        )
+        .replace(
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            &tools,
+        );
+    assert_eq!(read(&project, "overlays/prod/kustomization.yaml"), expected);
+    project.images(&["pin", "--check"]).expect_code(0);
+}
+
+#[test]
+fn pin_refuses_a_kustomize_entry_whose_digest_conflicts_with_new_tag() {
+    let text = KUSTOMIZATION.replace(
+        "newTag: \"1\"",
+        "newTag: \"1@sha256:1111111111111111111111111111111111111111111111111111111111111111\"",
+    );
+    let (reg, project, _, _) = project_with(&[("kustomization.yaml", &text)]);
+    let run = project.images(&["pin"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("`kustomization.yaml:9` images["),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        read(&project, "kustomization.yaml"),
+        text.replace("{R}", &reg.addr())
+    );
+}

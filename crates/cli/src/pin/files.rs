@@ -36,6 +36,12 @@ pub fn kind_by_name(path: &Path) -> Option<FileKind> {
     {
         return Some(FileKind::Dockerfile);
     }
+    if matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    ) {
+        return Some(FileKind::Kustomization);
+    }
     let yaml_stem = lower
         .strip_suffix(".yaml")
         .or_else(|| lower.strip_suffix(".yml"))?;

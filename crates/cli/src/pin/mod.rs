@@ -12,6 +12,7 @@ pub mod dockerfile;
 pub mod files;
 pub mod helm;
 pub mod kubernetes;
+pub mod kustomize;
 pub mod workflow;
 pub mod yaml;
 
@@ -49,6 +50,14 @@ pub enum Target {
         tag: String,
         /// Whether the field is unquoted, so the new text brings quotes.
         quote: bool,
+    },
+    /// An empty span where a missing digest field goes (a kustomization
+    /// entry's): a pin writes `before`, the digest, `after`.
+    Insert {
+        /// The text before the digest: the line break, indentation and key.
+        before: String,
+        /// The text after it.
+        after: String,
     },
     /// A digest field (empty or stale): a pin writes the digest alone.
     Digest {
@@ -157,6 +166,8 @@ pub enum FileKind {
     Workflow,
     /// A Helm values file.
     HelmValues,
+    /// A kustomization (`kustomization.yaml`).
+    Kustomization,
 }
 
 /// Finds the image references in `text`, read as a file of `kind`.
@@ -168,6 +179,7 @@ pub fn scan(kind: FileKind, text: &str) -> Result<Scan, ScanError> {
         FileKind::Kubernetes => kubernetes::scan(text),
         FileKind::Workflow => workflow::scan(text),
         FileKind::HelmValues => helm::scan(text),
+        FileKind::Kustomization => kustomize::scan(text),
     }?;
     scan.found.sort_by_key(|f| f.span.start);
     scan.left_alone.sort_by_key(|l| l.line);

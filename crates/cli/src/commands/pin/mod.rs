@@ -485,6 +485,8 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
             // Another version needs its tag moved too: reported, not written.
             Target::Digest { .. } if other_version => None,
             Target::Digest { quote } => Some(quoted(*quote, locked.to_string())),
+            Target::Insert { .. } if other_version => None,
+            Target::Insert { before, after } => Some(format!("{before}{locked}{after}")),
         }
         .map(|text| (found.span.clone(), text));
     }

@@ -145,3 +145,42 @@ fn pin_refuses_a_kustomize_entry_whose_digest_conflicts_with_new_tag() {
         text.replace("{R}", &reg.addr())
     );
 }
+
+const CUSTOM_RESOURCES: &str = "apiVersion: monitoring.coreos.com/v1\n\
+                                kind: Prometheus\n\
+                                metadata:\n\
+                                \x20 name: main\n\
+                                spec:\n\
+                                \x20 image: {R}/acme/web:1.0\n\
+                                \x20 replicas: 2\n\
+                                ---\n\
+                                apiVersion: tekton.dev/v1\n\
+                                kind: Task\n\
+                                metadata:\n\
+                                \x20 name: build\n\
+                                spec:\n\
+                                \x20 steps:\n\
+                                \x20   - name: tools\n\
+                                \x20     image: '{R}/acme/tools:1'\n\
+                                \x20     script: make\n\
+                                ---\n\
+                                apiVersion: v1\n\
+                                kind: ConfigMap\n\
+                                metadata:\n\
+                                \x20 name: settings\n\
+                                data:\n\
+                                \x20 image: {R}/acme/web:1.0\n";
+
+#[test]
+fn pin_writes_string_image_fields_of_custom_resources_of_any_kind() {
+    let (reg, project, tools, web) = project_with(&[("deploy/crs.yaml", CUSTOM_RESOURCES)]);
+    project.images(&["pin"]).expect_code(0);
+    let addr = reg.addr();
+    let expected = CUSTOM_RESOURCES
+        .replace("{R}", &addr)
+        .replacen("acme/web:1.0\n", &format!("acme/web:1.0@{web}\n"), 1)
+        .replace("acme/tools:1'", &format!("acme/tools:1@{tools}'"));
+    // A built-in kind without a pod spec (the ConfigMap) holds no image.
+    assert_eq!(read(&project, "deploy/crs.yaml"), expected);
+    project.images(&["pin", "--check"]).expect_code(0);
+}

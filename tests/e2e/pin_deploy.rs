@@ -184,3 +184,33 @@ fn pin_writes_string_image_fields_of_custom_resources_of_any_kind() {
     assert_eq!(read(&project, "deploy/crs.yaml"), expected);
     project.images(&["pin", "--check"]).expect_code(0);
 }
+
+const ARG_DOCKERFILE: &str = "ARG BASE={R}/acme/web:1.0\n\
+                              ARG TOOLS=\"{R}/acme/tools:1\"\n\
+                              FROM ${BASE} AS build\n\
+                              ARG TOOLS\n\
+                              COPY --from=${TOOLS} /bin/tool /bin/tool\n\
+                              FROM $BASE\n\
+                              FROM ${LATER}\n\
+                              ARG LATER={R}/acme/tools:1\n";
+
+#[test]
+fn pin_writes_the_arg_default_a_from_or_copy_from_uses_and_reports_an_arg_used_before_it_is_defined(
+) {
+    let (reg, project, tools, web) = project_with(&[("Dockerfile", ARG_DOCKERFILE)]);
+    let run = project.images(&["pin"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains(
+            "Dockerfile:7: `${LATER}` left alone: FROM uses ARG LATER before it is defined"
+        ),
+        "{}",
+        run.stderr
+    );
+    let addr = reg.addr();
+    let expected = ARG_DOCKERFILE
+        .replace("{R}", &addr)
+        .replacen("acme/web:1.0\n", &format!("acme/web:1.0@{web}\n"), 1)
+        .replacen("acme/tools:1\"", &format!("acme/tools:1@{tools}\""), 1);
+    assert_eq!(read(&project, "Dockerfile"), expected);
+}

@@ -2,7 +2,8 @@
 //! Helm values files, kustomizations, Dockerfile `ARG` defaults and custom
 //! resources (issue 14, part 1).
 
-use crate::pin_inputs::{project_with, read};
+use crate::pin_inputs::{project_with, read, write};
+use crate::support::Project;
 
 const CHART: &str = "apiVersion: v2\nname: api\nversion: 0.1.0\nappVersion: \"1.0\"\n";
 
@@ -213,4 +214,121 @@ fn pin_writes_the_arg_default_a_from_or_copy_from_uses_and_reports_an_arg_used_b
         .replacen("acme/web:1.0\n", &format!("acme/web:1.0@{web}\n"), 1)
         .replacen("acme/tools:1\"", &format!("acme/tools:1@{tools}\""), 1);
     assert_eq!(read(&project, "Dockerfile"), expected);
+}
+
+/// A tree shaped like the repositories of issue 14: a chart's values, its
+/// template, a kustomization, ARG defaults and custom resources.
+const TREE: &[(&str, &str)] = &[
+    (
+        "app/Dockerfile",
+        r#"ARG BASE=alpine:3.20
+ARG BUILDER=golang:1.22
+FROM ${BUILDER} AS build
+FROM $BASE
+COPY --from=build /out /out
+"#,
+    ),
+    (
+        "charts/api/Chart.yaml",
+        r#"apiVersion: v2
+name: api
+version: 0.1.0
+appVersion: "1.0"
+"#,
+    ),
+    (
+        "charts/api/templates/deployment.yaml",
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+"#,
+    ),
+    (
+        "charts/api/values.yaml",
+        r#"image:
+  registry: ghcr.io
+  repository: acme/api
+  tag: "1.0"
+  digest: ""
+metrics:
+  image:
+    repository: prom/statsd-exporter
+    tag: v0.26.0
+initImage: busybox:1.36
+proxy:
+  image: nginx:1.27
+"#,
+    ),
+    (
+        "deploy/monitoring.yaml",
+        r#"apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: main
+spec:
+  image: quay.io/prometheus/prometheus:v2.53.0
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: build
+spec:
+  steps:
+    - name: lint
+      image: golangci/golangci-lint:v1.59
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+"#,
+    ),
+    (
+        "overlays/prod/kustomization.yaml",
+        r#"apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+images:
+  - name: api
+    newName: ghcr.io/acme/api
+    newTag: "1.0"
+  - name: redis
+    newTag: 7.2.4
+"#,
+    ),
+];
+
+#[test]
+fn pin_discover_finds_the_images_of_every_shape_in_a_tree_like_real_repositories() {
+    let project = Project::new("[images]\n");
+    for (path, text) in TREE {
+        write(&project, path, text);
+    }
+    let run = project.images(&["pin", "--discover"]);
+    run.expect_code(0);
+    // Before issue 14 part 1 this found 1 reference (the Deployment's
+    // nginx); now 10 references of 8 images.
+    assert_eq!(
+        run.stdout,
+        "alpine = \"alpine:3.20\"  # app/Dockerfile:1\n\
+         golang = \"golang:1.22\"  # app/Dockerfile:2\n\
+         api = \"ghcr.io/acme/api:1.0\"  # charts/api/values.yaml:5, overlays/prod/kustomization.yaml:6\n\
+         statsd-exporter = \"prom/statsd-exporter:v0.26.0\"  # charts/api/values.yaml:9\n\
+         nginx = \"nginx:1.27\"  # charts/api/values.yaml:12, deploy/monitoring.yaml:26\n\
+         prometheus = \"quay.io/prometheus/prometheus:v2.53.0\"  # deploy/monitoring.yaml:6\n\
+         golangci-lint = \"golangci/golangci-lint:v1.59\"  # deploy/monitoring.yaml:15\n\
+         redis = \"redis:7.2.4\"  # overlays/prod/kustomization.yaml:8\n"
+    );
 }

@@ -32,7 +32,7 @@ pub(crate) fn project_with(files: &[(&str, &str)]) -> (Registry, Project, String
     (reg, project, tools.digest, web.digest)
 }
 
-fn write(project: &Project, path: &str, text: &str) {
+pub(crate) fn write(project: &Project, path: &str, text: &str) {
     let path = project.path().join(path);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("create dir");

@@ -69,27 +69,12 @@ fn field<'y>(
     key: &str,
     site: &str,
 ) -> Result<Option<&'y Scalar>, ScanError> {
-    let Some((key_id, value)) = yaml
-        .pairs(image)
-        .iter()
-        .find(|(k, _)| yaml.scalar(*k).is_some_and(|s| s.value == key))
-    else {
-        return Ok(None);
-    };
-    match yaml.scalar(*value) {
-        Some(s)
-            if s.is_plain() && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL") =>
-        {
-            Ok(None)
-        }
-        Some(s) => Ok(Some(s)),
-        None => {
-            let line = yaml.scalar(*key_id).map_or(0, Scalar::line);
-            Err(ScanError::at(
-                line,
-                format!("{site}.{key} is not a string; write it as a quoted string like \"1.2.3\""),
-            ))
-        }
+    match yaml.string_field(image, key) {
+        Ok(field) => Ok(field.map(|(_, value)| value)),
+        Err(line) => Err(ScanError::at(
+            line,
+            format!("{site}.{key} is not a string; write it as a quoted string like \"1.2.3\""),
+        )),
     }
 }
 

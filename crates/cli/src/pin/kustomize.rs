@@ -33,24 +33,8 @@ fn field<'y>(
     entry: NodeId,
     key: &str,
 ) -> Result<Option<(&'y Scalar, &'y Scalar)>, ScanError> {
-    let Some((key_id, value)) = yaml
-        .pairs(entry)
-        .iter()
-        .find(|(k, _)| yaml.scalar(*k).is_some_and(|s| s.value == key))
-    else {
-        return Ok(None);
-    };
-    let Some(key) = yaml.scalar(*key_id) else {
-        return Ok(None);
-    };
-    match yaml.scalar(*value) {
-        Some(s) if s.is_plain() && matches!(s.value.as_str(), "" | "~" | "null") => Ok(None),
-        Some(s) => Ok(Some((key, s))),
-        None => Err(ScanError::at(
-            key.line(),
-            format!("images[].{} is not a string", key.value),
-        )),
-    }
+    yaml.string_field(entry, key)
+        .map_err(|line| ScanError::at(line, format!("images[].{key} is not a string")))
 }
 
 fn image(text: &str, yaml: &Yaml, entry: NodeId, scan: &mut Scan) -> Result<(), ScanError> {

@@ -19,6 +19,7 @@ mod list;
 mod lock;
 mod output;
 mod pin;
+mod pin_deploy;
 mod pin_inputs;
 mod pin_walk;
 mod registry_text;

@@ -13,7 +13,7 @@ use crate::support::Project;
 /// A project declaring `tools` (`acme/tools:1`) and `web` (`acme/web:1.0`),
 /// locked, with `files` written into it (`{R}` replaced by the registry's
 /// address). Returns the registry, the project and the two locked digests.
-fn project_with(files: &[(&str, &str)]) -> (Registry, Project, String, String) {
+pub(crate) fn project_with(files: &[(&str, &str)]) -> (Registry, Project, String, String) {
     let reg = Registry::start().expect("start the test registry");
     let addr = reg.addr();
     let tools = reg
@@ -32,7 +32,7 @@ fn project_with(files: &[(&str, &str)]) -> (Registry, Project, String, String) {
     (reg, project, tools.digest, web.digest)
 }
 
-fn write(project: &Project, path: &str, text: &str) {
+pub(crate) fn write(project: &Project, path: &str, text: &str) {
     let path = project.path().join(path);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("create dir");
@@ -40,7 +40,7 @@ fn write(project: &Project, path: &str, text: &str) {
     std::fs::write(path, text).expect("write file");
 }
 
-fn read(project: &Project, path: &str) -> String {
+pub(crate) fn read(project: &Project, path: &str) -> String {
     std::fs::read_to_string(project.path().join(path)).expect("read project file")
 }
 

@@ -1,5 +1,6 @@
 //! Image references in a Dockerfile: `FROM [--platform=…] IMAGE [AS name]`,
-//! `COPY --from=IMAGE` and `RUN --mount=…,from=IMAGE`.
+//! `COPY --from=IMAGE` and `RUN --mount=…,from=IMAGE`, and the `ARG`
+//! default such an image is when it is written `${NAME}` or `$NAME`.
 //!
 //! A line-based reader that follows BuildKit's rules where they matter for
 //! finding images: parser directives (`# escape=`), line continuations
@@ -9,7 +10,9 @@
 //! an error, so the file is reported and left untouched rather than
 //! rewritten on a guess.
 
-use super::{Scan, ScanError};
+use std::collections::HashMap;
+
+use super::{LeftAlone, Scan, ScanError};
 
 /// Instructions BuildKit knows; anything else means the file is not what
 /// we think it is.
@@ -40,6 +43,119 @@ struct Word<'a> {
     text: &'a str,
     start: usize,
     line: usize,
+}
+
+/// A build argument's default value and where its text is.
+#[derive(Debug, Clone)]
+struct ArgDefault {
+    text: String,
+    start: usize,
+    line: usize,
+}
+
+/// The build arguments in scope: the global ones (declared before the
+/// first `FROM`, the only ones a `FROM` sees) and the current stage's
+/// (which `COPY --from` and `RUN --mount=from=` see; `ARG NAME` without a
+/// value in a stage takes the global default).
+#[derive(Debug, Default)]
+struct BuildArgs {
+    global: HashMap<String, Option<ArgDefault>>,
+    stage: HashMap<String, Option<ArgDefault>>,
+    in_stage: bool,
+}
+
+impl BuildArgs {
+    fn declare(&mut self, args: &[Word<'_>]) {
+        for word in args {
+            let (name, value) = match word.text.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (word.text, None),
+            };
+            let default = value.and_then(|value| {
+                let offset = word.start + name.len() + 1;
+                let quoted = value.len() >= 2
+                    && (value.starts_with('"') && value.ends_with('"')
+                        || value.starts_with('\'') && value.ends_with('\''));
+                let (text, start) = if quoted {
+                    (&value[1..value.len() - 1], offset + 1)
+                } else {
+                    (value, offset)
+                };
+                (!text.is_empty()).then(|| ArgDefault {
+                    text: text.to_owned(),
+                    start,
+                    line: word.line,
+                })
+            });
+            if self.in_stage {
+                let inherited = match value {
+                    None => self.global.get(name).cloned().flatten(),
+                    Some(_) => default,
+                };
+                self.stage.insert(name.to_owned(), inherited);
+            } else {
+                self.global.insert(name.to_owned(), default);
+            }
+        }
+    }
+
+    fn enter_stage(&mut self) {
+        self.in_stage = true;
+        self.stage.clear();
+    }
+}
+
+/// The name of the build argument `text` is exactly (`${NAME}` or `$NAME`).
+fn arg_name(text: &str) -> Option<&str> {
+    let name = text
+        .strip_prefix("${")
+        .and_then(|t| t.strip_suffix('}'))
+        .or_else(|| text.strip_prefix('$'))?;
+    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then_some(name)
+}
+
+/// Records the image `text` at `start`, or, when it is exactly a build
+/// argument, that argument's default where it is written (pinning the
+/// default pins every use, as docker-lock does). An argument not declared
+/// by then, or without a default, is left alone.
+fn push_image(
+    scan: &mut Scan,
+    text: &str,
+    start: usize,
+    line: usize,
+    site: &str,
+    scope: &HashMap<String, Option<ArgDefault>>,
+    stages: &[String],
+) {
+    let Some(name) = arg_name(text) else {
+        scan.push(text, start..start + text.len(), line, site.to_owned());
+        return;
+    };
+    let reason = match scope.get(name) {
+        Some(Some(default)) => {
+            if !names_a_stage(&default.text, stages) {
+                scan.push(
+                    &default.text,
+                    default.start..default.start + default.text.len(),
+                    default.line,
+                    format!("ARG {name} (used by {site} on line {line})"),
+                );
+            }
+            return;
+        }
+        Some(None) => format!(
+            "{site} uses ARG {name}, which has no default; its value is only known at build time"
+        ),
+        None => format!(
+            "{site} uses ARG {name} before it is defined; declare `ARG {name}=IMAGE` before it"
+        ),
+    };
+    scan.left_alone.push(LeftAlone {
+        text: text.to_owned(),
+        line,
+        reason,
+    });
 }
 
 /// A physical line: its text without the line ending, where it starts, its number.
@@ -276,6 +392,7 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
     let escape = escape_char(&lines)?;
     let mut scan = Scan::default();
     let mut stages: Vec<String> = Vec::new();
+    let mut build_args = BuildArgs::default();
     let mut i = 0;
     while i < lines.len() {
         let first = &lines[i];
@@ -318,9 +435,13 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
         }
         let args = &instruction[1..];
         match name.as_str() {
-            "FROM" => from(args, keyword.line, &mut stages, &mut scan)?,
-            "COPY" => copy_from(args, &stages, &mut scan),
-            "RUN" => run_mount_from(args, &stages, &mut scan),
+            "FROM" => {
+                from(args, keyword.line, &mut stages, &build_args, &mut scan)?;
+                build_args.enter_stage();
+            }
+            "ARG" => build_args.declare(args),
+            "COPY" => copy_from(args, &stages, &build_args, &mut scan),
+            "RUN" => run_mount_from(args, &stages, &build_args, &mut scan),
             _ => {}
         }
         // `ONBUILD RUN <<EOF` opens a heredoc as `RUN <<EOF` does.
@@ -365,6 +486,7 @@ fn from(
     args: &[Word<'_>],
     line: usize,
     stages: &mut Vec<String>,
+    build_args: &BuildArgs,
     scan: &mut Scan,
 ) -> Result<(), ScanError> {
     let mut rest = args;
@@ -406,11 +528,14 @@ fn from(
     if !is_image {
         return Ok(());
     }
-    scan.push(
+    push_image(
+        scan,
         image.text,
-        image.start..image.start + image.text.len(),
+        image.start,
         image.line,
-        "FROM".to_owned(),
+        "FROM",
+        &build_args.global,
+        stages,
     );
     Ok(())
 }
@@ -425,7 +550,7 @@ fn names_a_stage(source: &str, stages: &[String]) -> bool {
 
 /// `RUN --mount=type=bind,from=IMAGE,…` (also `cache` and `secret`
 /// mounts) reads files from an image, which must be pinned like any other.
-fn run_mount_from(args: &[Word<'_>], stages: &[String], scan: &mut Scan) {
+fn run_mount_from(args: &[Word<'_>], stages: &[String], build_args: &BuildArgs, scan: &mut Scan) {
     for word in args.iter().take_while(|w| w.text.starts_with("--")) {
         let Some(options) = word.text.strip_prefix("--mount=") else {
             continue;
@@ -435,11 +560,14 @@ fn run_mount_from(args: &[Word<'_>], stages: &[String], scan: &mut Scan) {
             if let Some(source) = option.strip_prefix("from=") {
                 if !names_a_stage(source, stages) {
                     let start = offset + "from=".len();
-                    scan.push(
+                    push_image(
+                        scan,
                         source,
-                        start..start + source.len(),
+                        start,
                         word.line,
-                        "RUN --mount from".to_owned(),
+                        "RUN --mount from",
+                        &build_args.stage,
+                        stages,
                     );
                 }
             }
@@ -448,7 +576,7 @@ fn run_mount_from(args: &[Word<'_>], stages: &[String], scan: &mut Scan) {
     }
 }
 
-fn copy_from(args: &[Word<'_>], stages: &[String], scan: &mut Scan) {
+fn copy_from(args: &[Word<'_>], stages: &[String], build_args: &BuildArgs, scan: &mut Scan) {
     for word in args.iter().take_while(|w| w.text.starts_with("--")) {
         let Some(source) = word.text.strip_prefix("--from=") else {
             continue;
@@ -458,11 +586,14 @@ fn copy_from(args: &[Word<'_>], stages: &[String], scan: &mut Scan) {
             continue;
         }
         let start = word.start + "--from=".len();
-        scan.push(
+        push_image(
+            scan,
             source,
-            start..start + source.len(),
+            start,
             word.line,
-            "COPY --from".to_owned(),
+            "COPY --from",
+            &build_args.stage,
+            stages,
         );
     }
 }
@@ -500,11 +631,34 @@ mod tests {
     }
 
     #[test]
-    fn arg_substituted_images_are_left_alone() {
-        let scan = scan("ARG BASE=alpine:3.20\nFROM ${BASE}\nFROM $BASE AS two\n").expect("scans");
-        assert!(scan.found.is_empty());
-        assert_eq!(scan.left_alone.len(), 2);
-        assert_eq!(scan.left_alone[1].line, 3);
+    fn arg_defaults_used_by_from_and_copy_from_are_found_once_where_they_are_written() {
+        // This was `arg_substituted_images_are_left_alone`: issue 14 asks
+        // for the ARG default to be pinned, as docker-lock does.
+        let text =
+            "ARG BASE=alpine:3.20\nARG TOOLS=\"busybox:1.36\"\nFROM ${BASE}\nFROM $BASE AS two\n\
+                    ARG TOOLS\nCOPY --from=${TOOLS} /bin/x /x\nFROM ${LATER}\nARG LATER=nginx\n";
+        let scan = scan(text).expect("scans");
+        let found: Vec<_> = scan
+            .found
+            .iter()
+            .map(|f| (f.image.as_str(), f.line, &text[f.span.clone()]))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("alpine:3.20", 1, "alpine:3.20"),
+                ("busybox:1.36", 2, "busybox:1.36")
+            ]
+        );
+        assert_eq!(scan.left_alone.len(), 1);
+        assert_eq!(scan.left_alone[0].line, 7);
+        assert!(
+            scan.left_alone[0]
+                .reason
+                .contains("ARG LATER before it is defined"),
+            "{}",
+            scan.left_alone[0].reason
+        );
     }
 
     #[test]

@@ -36,6 +36,12 @@ pub fn kind_by_name(path: &Path) -> Option<FileKind> {
     {
         return Some(FileKind::Dockerfile);
     }
+    if matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    ) {
+        return Some(FileKind::Kustomization);
+    }
     let yaml_stem = lower
         .strip_suffix(".yaml")
         .or_else(|| lower.strip_suffix(".yml"))?;
@@ -50,6 +56,14 @@ pub fn kind_by_name(path: &Path) -> Option<FileKind> {
         || yaml_stem.starts_with("docker-compose")
     {
         return Some(FileKind::Compose);
+    }
+    // A chart's values files sit beside its Chart.yaml.
+    if yaml_stem.starts_with("values")
+        && path
+            .parent()
+            .is_some_and(|dir| dir.join("Chart.yaml").is_file())
+    {
+        return Some(FileKind::HelmValues);
     }
     None
 }

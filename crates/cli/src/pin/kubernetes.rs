@@ -1,6 +1,8 @@
 //! Image references in Kubernetes manifests: the `image` of every entry of
 //! `containers`, `initContainers` and `ephemeralContainers` in the pod
-//! spec of Pods and of the workload kinds that template one.
+//! spec of Pods and of the workload kinds that template one, and any
+//! string `image` field of a custom resource (Prometheus `spec.image`,
+//! Tekton steps, Argo workflows), whose schema only its operator knows.
 //!
 //! A file may hold many documents (Helm and kustomize output do); each is
 //! read on its own, and a `List` is read item by item.
@@ -54,16 +56,31 @@ fn object(text: &str, yaml: &Yaml, id: NodeId, depth: usize, scan: &mut Scan) {
         }
         return;
     }
+    let name = yaml
+        .get(id, "metadata")
+        .and_then(|m| yaml.get_str(m, "name"))
+        .unwrap_or("?");
     let Some(path) = pod_spec_path(kind) else {
+        // A custom resource (its API group has a dot: `tekton.dev/v1`)
+        // has a schema `images` cannot know: any string `image` in it is
+        // read, as Renovate reads it. Built-in kinds without a pod spec
+        // hold no images.
+        let custom = yaml
+            .get_str(id, "apiVersion")
+            .and_then(|v| v.split_once('/'))
+            .is_some_and(|(group, _)| group.contains('.'));
+        if custom {
+            for (key, value) in yaml.entries(id) {
+                if !matches!(key, "apiVersion" | "kind" | "metadata" | "status") {
+                    any_image(text, yaml, value, &format!("{kind}/{name} {key}"), 0, scan);
+                }
+            }
+        }
         return;
     };
     let Some(pod_spec) = path.iter().try_fold(id, |node, key| yaml.get(node, key)) else {
         return;
     };
-    let name = yaml
-        .get(id, "metadata")
-        .and_then(|m| yaml.get_str(m, "name"))
-        .unwrap_or("?");
     for list in CONTAINER_LISTS {
         let Some(containers) = yaml.get(pod_spec, list) else {
             continue;
@@ -77,6 +94,34 @@ fn object(text: &str, yaml: &Yaml, id: NodeId, depth: usize, scan: &mut Scan) {
                 record(text, yaml, image, "", site, scan);
             }
         }
+    }
+}
+
+/// Records every string `image` under `id`, whose place is `site`.
+fn any_image(text: &str, yaml: &Yaml, id: NodeId, site: &str, depth: usize, scan: &mut Scan) {
+    if depth > 32 || !yaml.spend() {
+        return;
+    }
+    for (key, value) in yaml.entries(id) {
+        let site = format!("{site}.{key}");
+        if key == "image" && yaml.scalar(value).is_some() {
+            record(text, yaml, value, "", site, scan);
+        } else {
+            any_image(text, yaml, value, &site, depth + 1, scan);
+        }
+    }
+    for (index, &item) in yaml.items(id).iter().enumerate() {
+        let item_name = yaml
+            .get_str(item, "name")
+            .map_or_else(|| index.to_string(), str::to_owned);
+        any_image(
+            text,
+            yaml,
+            item,
+            &format!("{site}[{item_name}]"),
+            depth + 1,
+            scan,
+        );
     }
 }
 

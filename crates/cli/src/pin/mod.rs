@@ -10,7 +10,9 @@ pub mod compose;
 pub mod discover;
 pub mod dockerfile;
 pub mod files;
+pub mod helm;
 pub mod kubernetes;
+pub mod kustomize;
 pub mod workflow;
 pub mod yaml;
 
@@ -29,6 +31,39 @@ pub struct Found {
     pub line: usize,
     /// Where in the file's structure: `FROM`, `COPY --from`, `services.web.image`.
     pub site: String,
+    /// What the span holds, and so what a pin writes there.
+    pub target: Target,
+}
+
+/// What the bytes of a [`Found`] span hold. A Helm values file splits a
+/// reference over several fields (`image.repository`, `image.tag`,
+/// `image.digest`): `image` is then the reassembled reference and the span
+/// is the one field a pin rewrites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The whole reference: a pin writes `reference@digest`.
+    Whole,
+    /// A tag field: a pin writes `tag@digest`, quoted when the field was
+    /// a plain scalar.
+    Tag {
+        /// The tag as written, without any digest.
+        tag: String,
+        /// Whether the field is unquoted, so the new text brings quotes.
+        quote: bool,
+    },
+    /// An empty span where a missing digest field goes (a kustomization
+    /// entry's): a pin writes `before`, the digest, `after`.
+    Insert {
+        /// The text before the digest: the line break, indentation and key.
+        before: String,
+        /// The text after it.
+        after: String,
+    },
+    /// A digest field (empty or stale): a pin writes the digest alone.
+    Digest {
+        /// Whether the field is unquoted, so the new text brings quotes.
+        quote: bool,
+    },
 }
 
 /// Something in an image position that `images` reports and leaves alone:
@@ -60,6 +95,18 @@ impl Scan {
     /// (`$` is never part of a valid reference, and its value is unknown
     /// until build or deploy time).
     fn push(&mut self, image: &str, span: Range<usize>, line: usize, site: String) {
+        self.push_target(image, span, line, site, Target::Whole);
+    }
+
+    /// Records a reference whose span holds `target`.
+    fn push_target(
+        &mut self,
+        image: &str,
+        span: Range<usize>,
+        line: usize,
+        site: String,
+        target: Target,
+    ) {
         if image.contains('$') {
             self.left_alone.push(LeftAlone {
                 text: image.to_owned(),
@@ -76,6 +123,7 @@ impl Scan {
                 span,
                 line,
                 site,
+                target,
             });
         }
     }
@@ -116,6 +164,10 @@ pub enum FileKind {
     Kubernetes,
     /// A GitHub Actions workflow.
     Workflow,
+    /// A Helm values file.
+    HelmValues,
+    /// A kustomization (`kustomization.yaml`).
+    Kustomization,
 }
 
 /// Finds the image references in `text`, read as a file of `kind`.
@@ -126,6 +178,8 @@ pub fn scan(kind: FileKind, text: &str) -> Result<Scan, ScanError> {
         FileKind::Compose => compose::scan(text),
         FileKind::Kubernetes => kubernetes::scan(text),
         FileKind::Workflow => workflow::scan(text),
+        FileKind::HelmValues => helm::scan(text),
+        FileKind::Kustomization => kustomize::scan(text),
     }?;
     scan.found.sort_by_key(|f| f.span.start);
     scan.left_alone.sort_by_key(|l| l.line);

@@ -42,6 +42,18 @@ pub struct Scalar {
     line: usize,
 }
 
+impl Scalar {
+    /// Whether it is written unquoted.
+    pub fn is_plain(&self) -> bool {
+        self.style == ScalarStyle::Plain
+    }
+
+    /// 1-based line where its node starts.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+}
+
 /// Every document of a YAML stream.
 #[derive(Debug, Default)]
 pub struct Yaml {
@@ -394,6 +406,29 @@ impl Yaml {
             }
         }
         None
+    }
+
+    /// The key and value scalars of the string field `key` of the mapping
+    /// at `id`: `None` when it is absent or null (`~`, `null`, nothing),
+    /// and the key's line as the error when its value is not a scalar.
+    pub fn string_field(&self, id: NodeId, key: &str) -> Result<Option<(&Scalar, &Scalar)>, usize> {
+        let Some((key, value)) = self
+            .pairs(id)
+            .iter()
+            .find_map(|(k, v)| self.scalar(*k).filter(|s| s.value == key).map(|k| (k, *v)))
+        else {
+            return Ok(None);
+        };
+        match self.scalar(value) {
+            Some(s)
+                if s.is_plain()
+                    && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL") =>
+            {
+                Ok(None)
+            }
+            Some(s) => Ok(Some((key, s))),
+            None => Err(key.line),
+        }
     }
 
     /// The scalar string under `key`, if there is one.

@@ -16,7 +16,7 @@ use images_lockfile::{
 use crate::args::{Global, PinArgs};
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
-use crate::pin::{files, scan, splice, FileKind, Found};
+use crate::pin::{files, scan, splice, FileKind, Found, Target};
 use crate::project::Project;
 use report::Report;
 
@@ -287,12 +287,13 @@ fn read_files(
                 continue;
             }
         };
-        let Some(kind) = kind.or_else(|| kind_by_content(&text, explicit)) else {
+        let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        let Some(kind) = kind.or_else(|| kind_by_content(&text, explicit, yaml)) else {
             if explicit {
                 problems.push(problem(
                     &path,
                     None,
-                    "is not a Dockerfile, compose file, workflow or Kubernetes manifest".to_owned(),
+                    "is not a Dockerfile, compose file, workflow, Kubernetes manifest or Helm values file".to_owned(),
                 ));
             }
             continue;
@@ -423,11 +424,11 @@ fn candidates(
 /// The kind of a file whose name did not tell. Found by a search, only a
 /// YAML file with Kubernetes' top-level keys is read; named by the user,
 /// compose and workflow files count too.
-fn kind_by_content(text: &str, explicit: bool) -> Option<FileKind> {
+fn kind_by_content(text: &str, explicit: bool, yaml: bool) -> Option<FileKind> {
     if files::looks_like_kubernetes(text) {
         return Some(FileKind::Kubernetes);
     }
-    if !explicit {
+    if !explicit || !yaml {
         return None;
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -437,7 +438,9 @@ fn kind_by_content(text: &str, explicit: bool) -> Option<FileKind> {
     } else if top_level("jobs:") {
         Some(FileKind::Workflow)
     } else {
-        None
+        // Any other YAML file named on the command line is read as Helm
+        // values (`helm install -f my-values.yaml`).
+        Some(FileKind::HelmValues)
     }
 }
 
@@ -521,7 +524,29 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
                 _ => without_digest.to_owned(),
             },
         };
-        record.edit = Some((found.span.clone(), format!("{rewritten}@{locked}")));
+        let quoted = |quote: bool, text: String| {
+            if quote {
+                format!("\"{text}\"")
+            } else {
+                text
+            }
+        };
+        record.edit = match &found.target {
+            Target::Whole => Some(format!("{rewritten}@{locked}")),
+            Target::Tag { tag, quote } => {
+                let tag = match (other_version, entry.key.tag()) {
+                    (true, Some(locked_tag)) => locked_tag,
+                    _ => tag.as_str(),
+                };
+                Some(quoted(*quote, format!("{tag}@{locked}")))
+            }
+            // Another version needs its tag moved too: reported, not written.
+            Target::Digest { .. } if other_version => None,
+            Target::Digest { quote } => Some(quoted(*quote, locked.to_string())),
+            Target::Insert { .. } if other_version => None,
+            Target::Insert { before, after } => Some(format!("{before}{locked}{after}")),
+        }
+        .map(|text| (found.span.clone(), text));
     }
     record
 }

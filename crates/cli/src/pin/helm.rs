@@ -1,0 +1,227 @@
+//! Image references in a Helm values file: every `image` key, either a
+//! reference string or the split shape charts use,
+//! `image: {registry, repository, tag, digest}` (`registry` defaulting to
+//! docker.io, `digest` optional).
+//!
+//! A split reference is reassembled to be judged like any other; a pin
+//! writes the one field that carries the digest: `digest` where the chart
+//! has that field, else the tag as `tag: "1.2.3@sha256:…"` (what charts'
+//! READMEs advise when they have no digest field).
+
+use super::yaml::{locate, record, Located, NodeId, Scalar, Yaml};
+use super::{LeftAlone, Scan, ScanError, Target};
+
+/// How deep values are searched for `image` keys.
+const MAX_DEPTH: usize = 32;
+
+/// Finds the images a values file sets.
+pub fn scan(text: &str) -> Result<Scan, ScanError> {
+    let yaml = Yaml::parse(text)?;
+    let mut scan = Scan::default();
+    for &root in &yaml.documents {
+        walk(text, &yaml, root, "", 0, &mut scan)?;
+    }
+    yaml.within_budget()?;
+    Ok(scan)
+}
+
+fn walk(
+    text: &str,
+    yaml: &Yaml,
+    id: NodeId,
+    path: &str,
+    depth: usize,
+    scan: &mut Scan,
+) -> Result<(), ScanError> {
+    if depth > MAX_DEPTH || !yaml.spend() {
+        return Ok(());
+    }
+    for &(key, value) in yaml.pairs(id) {
+        let Some(key) = yaml.scalar(key) else {
+            continue;
+        };
+        let site = if path.is_empty() {
+            key.value.clone()
+        } else {
+            format!("{path}.{}", key.value)
+        };
+        if key.value == "image" {
+            if yaml.scalar(value).is_some() {
+                record(text, yaml, value, "", site, scan);
+            } else if yaml.get(value, "repository").is_some() {
+                split(text, yaml, value, &site, scan)?;
+            }
+            continue;
+        }
+        walk(text, yaml, value, &site, depth + 1, scan)?;
+    }
+    for &item in yaml.items(id) {
+        walk(text, yaml, item, path, depth + 1, scan)?;
+    }
+    Ok(())
+}
+
+/// The string field `key` of the image mapping at `image`: `None` when it
+/// is absent or null, an error when it is not a string.
+fn field<'y>(
+    yaml: &'y Yaml,
+    image: NodeId,
+    key: &str,
+    site: &str,
+) -> Result<Option<&'y Scalar>, ScanError> {
+    match yaml.string_field(image, key) {
+        Ok(field) => Ok(field.map(|(_, value)| value)),
+        Err(line) => Err(ScanError::at(
+            line,
+            format!("{site}.{key} is not a string; write it as a quoted string like \"1.2.3\""),
+        )),
+    }
+}
+
+/// Records the reference of a split `image` mapping.
+fn split(
+    text: &str,
+    yaml: &Yaml,
+    image: NodeId,
+    site: &str,
+    scan: &mut Scan,
+) -> Result<(), ScanError> {
+    let registry = field(yaml, image, "registry", site)?;
+    let repository = field(yaml, image, "repository", site)?;
+    let tag = field(yaml, image, "tag", site)?;
+    let digest = field(yaml, image, "digest", site)?;
+    let Some(repository) = repository.filter(|r| !r.value.is_empty()) else {
+        return Ok(());
+    };
+    let mut name = match registry.filter(|r| !r.value.is_empty()) {
+        Some(registry) => format!("{}/{}", registry.value, repository.value),
+        None => repository.value.clone(),
+    };
+    let tag = tag.filter(|t| !t.value.is_empty());
+    let (tag_text, tag_digest) = match tag {
+        Some(t) => match t.value.split_once('@') {
+            Some((tag, digest)) => (Some(tag.to_owned()), Some(digest.to_owned())),
+            None => (Some(t.value.clone()), None),
+        },
+        None => (None, None),
+    };
+    if let Some(tag) = &tag_text {
+        name = format!("{name}:{tag}");
+    }
+    let (scalar, target, written_digest) = match (digest, tag) {
+        (Some(d), _) => {
+            if let Some(in_tag) = tag_digest.filter(|t| !d.value.is_empty() && *t != d.value) {
+                return Err(ScanError::at(
+                    d.line(),
+                    format!(
+                        "{site}.tag carries {in_tag} but {site}.digest says {}; keep one of them",
+                        d.value
+                    ),
+                ));
+            }
+            let written = Some(d.value.clone()).filter(|v| !v.is_empty());
+            let target = Target::Digest {
+                quote: d.is_plain(),
+            };
+            (d, target, written)
+        }
+        (None, Some(t)) => {
+            let target = Target::Tag {
+                tag: tag_text.clone().unwrap_or_default(),
+                quote: t.is_plain(),
+            };
+            (t, target, tag_digest)
+        }
+        (None, None) => {
+            scan.left_alone.push(LeftAlone {
+                text: name,
+                line: repository.line(),
+                reason: format!(
+                    "{site} has no tag; the chart supplies one (often its appVersion), so set {site}.tag"
+                ),
+            });
+            return Ok(());
+        }
+    };
+    if tag_text.is_none() && written_digest.is_none() {
+        scan.left_alone.push(LeftAlone {
+            text: name,
+            line: scalar.line(),
+            reason: format!("{site} has no tag; the chart supplies one, so set {site}.tag"),
+        });
+        return Ok(());
+    }
+    let reference = match written_digest {
+        Some(digest) => format!("{name}@{digest}"),
+        None => name,
+    };
+    match locate(text, scalar) {
+        Located::At(span, line) => {
+            scan.push_target(&reference, span, line, site.to_owned(), target)
+        }
+        Located::Unsafe(line, why) => scan.left_alone.push(LeftAlone {
+            text: reference,
+            line,
+            reason: format!("{site} cannot be rewritten in place: {why}"),
+        }),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_images_are_reassembled_and_point_at_the_field_to_write() {
+        let text =
+            "image:\n  registry: ghcr.io\n  repository: acme/api\n  tag: \"1.2\"\n  digest: \"\"\n\
+                    sidecar:\n  image: {repository: busybox, tag: 1.36}\n\
+                    jobs:\n  - image: alpine:3.20\n";
+        let scan = scan(text).expect("scans");
+        let found: Vec<_> = scan
+            .found
+            .iter()
+            .map(|f| {
+                (
+                    f.image.as_str(),
+                    f.line,
+                    &text[f.span.clone()],
+                    f.target.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "ghcr.io/acme/api:1.2",
+                    5,
+                    "",
+                    Target::Digest { quote: false }
+                ),
+                (
+                    "busybox:1.36",
+                    7,
+                    "1.36",
+                    Target::Tag {
+                        tag: "1.36".into(),
+                        quote: true
+                    }
+                ),
+                ("alpine:3.20", 9, "alpine:3.20", Target::Whole),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tag_that_is_not_a_string_is_an_error_with_its_line() {
+        let err = scan("a:\n  image:\n    repository: nginx\n    tag: [1]\n").expect_err("refused");
+        assert_eq!(err.line, Some(4));
+        assert!(
+            err.message.contains("a.image.tag is not a string"),
+            "{}",
+            err.message
+        );
+    }
+}

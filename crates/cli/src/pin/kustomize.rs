@@ -1,0 +1,197 @@
+//! Image references in a kustomization's `images:` list: each entry's
+//! `name` (or `newName`) with its `newTag` and `digest` is the reference
+//! kustomize writes into the manifests it builds.
+//!
+//! A pin writes the entry's `digest` and keeps `newTag`, so the file still
+//! says which tag the digest came from: an existing `digest` field is
+//! rewritten in place, and a missing one is added on the line after
+//! `newTag` (or after it in a flow mapping).
+
+use super::yaml::{locate, Located, NodeId, Scalar, Yaml};
+use super::{LeftAlone, Scan, ScanError, Target};
+
+/// Finds the images a kustomization sets.
+pub fn scan(text: &str) -> Result<Scan, ScanError> {
+    let yaml = Yaml::parse(text)?;
+    let mut scan = Scan::default();
+    for &root in &yaml.documents {
+        let Some(images) = yaml.get(root, "images") else {
+            continue;
+        };
+        for &entry in yaml.items(images) {
+            image(text, &yaml, entry, &mut scan)?;
+        }
+    }
+    yaml.within_budget()?;
+    Ok(scan)
+}
+
+/// The string field `key` of `entry` with its key's scalar, when present
+/// and not null; an error when it is not a string.
+fn field<'y>(
+    yaml: &'y Yaml,
+    entry: NodeId,
+    key: &str,
+) -> Result<Option<(&'y Scalar, &'y Scalar)>, ScanError> {
+    yaml.string_field(entry, key)
+        .map_err(|line| ScanError::at(line, format!("images[].{key} is not a string")))
+}
+
+fn image(text: &str, yaml: &Yaml, entry: NodeId, scan: &mut Scan) -> Result<(), ScanError> {
+    let Some((_, name)) = field(yaml, entry, "name")? else {
+        return Ok(());
+    };
+    let site = format!("images[{}]", name.value);
+    let repository = field(yaml, entry, "newName")?.map_or(name, |(_, s)| s);
+    let tag = field(yaml, entry, "newTag")?;
+    let digest = field(yaml, entry, "digest")?;
+    let (tag_text, tag_digest) = match tag {
+        Some((_, t)) => match t.value.split_once('@') {
+            Some((tag, digest)) => (Some(tag.to_owned()), Some(digest.to_owned())),
+            None => (Some(t.value.clone()), None),
+        },
+        None => (None, None),
+    };
+    if let (Some(in_tag), Some((_, d))) = (&tag_digest, digest) {
+        if *in_tag != d.value && !d.value.is_empty() {
+            return Err(ScanError::at(
+                d.line(),
+                format!(
+                    "{site} has newTag with {in_tag} and digest {}; kustomize uses the digest: remove `@{in_tag}` from newTag",
+                    d.value
+                ),
+            ));
+        }
+    }
+    let mut reference = repository.value.clone();
+    if let Some(tag) = &tag_text {
+        reference = format!("{reference}:{tag}");
+    }
+    let written = digest
+        .map(|(_, d)| d.value.clone())
+        .filter(|d| !d.is_empty())
+        .or_else(|| tag_digest.clone());
+    if let Some(digest) = &written {
+        reference = format!("{reference}@{digest}");
+    }
+    let (scalar, target) = match (digest, tag) {
+        (Some((_, d)), _) => (d, Target::Digest { quote: false }),
+        (None, Some((_, t))) if tag_digest.is_some() => {
+            let tag = tag_text.unwrap_or_default();
+            (t, Target::Tag { tag, quote: false })
+        }
+        (None, Some((key, t))) => {
+            match (insertion(text, key, t), locate(text, t)) {
+                (Some((at, before, after)), Located::At(_, line)) => {
+                    scan.push_target(&reference, at..at, line, site, Target::Insert { before, after });
+                }
+                _ => scan.left_alone.push(LeftAlone {
+                    text: reference,
+                    line: t.line(),
+                    reason: format!("{site} is written in a way a digest cannot be added to; add `digest:` to it"),
+                }),
+            }
+            return Ok(());
+        }
+        (None, None) => {
+            scan.left_alone.push(LeftAlone {
+                text: reference,
+                line: name.line(),
+                reason: format!(
+                    "{site} has no newTag: the tag comes from the manifests; set newTag"
+                ),
+            });
+            return Ok(());
+        }
+    };
+    match locate(text, scalar) {
+        Located::At(span, line) => scan.push_target(&reference, span, line, site, target),
+        Located::Unsafe(line, why) => scan.left_alone.push(LeftAlone {
+            text: reference,
+            line,
+            reason: format!("{site} cannot be rewritten in place: {why}"),
+        }),
+    }
+    Ok(())
+}
+
+/// Where a missing `digest` goes after `newTag` (whose key and value are
+/// given), and the text around the digest: on the next line at the key's
+/// indentation in a block mapping (after any comment, with the file's line
+/// ending), or `, digest: …` right after the value in a flow mapping.
+fn insertion(text: &str, key: &Scalar, value: &Scalar) -> Option<(usize, String, String)> {
+    let Located::At(key_span, _) = locate(text, key) else {
+        return None;
+    };
+    let Located::At(value_span, _) = locate(text, value) else {
+        return None;
+    };
+    let value_end = value_span.end + usize::from(!value.is_plain());
+    let line_start = text[..key_span.start].rfind('\n').map_or(0, |i| i + 1);
+    let prefix = &text[line_start..key_span.start];
+    if prefix.chars().all(|c| c == ' ' || c == '-') {
+        let indent = prefix.replace('-', " ");
+        let (at, eol) = match text[value_end..].find('\n') {
+            Some(i) if text[..value_end + i].ends_with('\r') => (value_end + i - 1, "\r\n"),
+            Some(i) => (value_end + i, "\n"),
+            None => (text.len(), "\n"),
+        };
+        Some((at, format!("{eol}{indent}digest: "), String::new()))
+    } else if text[line_start..value_end].contains('{') {
+        Some((value_end, ", digest: ".to_owned(), String::new()))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_reassembled_and_a_missing_digest_goes_after_new_tag() {
+        let text =
+            "images:\r\n- name: web\r\n  newName: ghcr.io/acme/web\r\n  newTag: \"1.0\" # keep\r\n\
+                    - {name: nginx, newTag: '1.27'}\r\n\
+                    - name: tools\r\n  newTag: \"1\"\r\n  digest: sha256:00\r\n";
+        let scan = scan(text).expect("scans");
+        let found: Vec<_> = scan
+            .found
+            .iter()
+            .map(|f| (f.image.as_str(), f.line, f.span.clone(), f.target.clone()))
+            .collect();
+        let keep = text.find(" # keep").expect("comment") + " # keep".len();
+        let flow = text.find("'1.27'").expect("flow") + "'1.27'".len();
+        let digest = text.find("sha256:00").expect("digest");
+        let insert = |before: &str| Target::Insert {
+            before: before.to_owned(),
+            after: String::new(),
+        };
+        assert_eq!(
+            found,
+            [
+                (
+                    "ghcr.io/acme/web:1.0",
+                    4,
+                    keep..keep,
+                    insert("\r\n  digest: ")
+                ),
+                ("nginx:1.27", 5, flow..flow, insert(", digest: ")),
+                (
+                    "tools:1@sha256:00",
+                    8,
+                    digest..digest + 9,
+                    Target::Digest { quote: false }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_digest_conflicting_with_the_one_in_new_tag_is_an_error() {
+        let text = "images:\n- name: web\n  newTag: 1.0@sha256:aa\n  digest: sha256:bb\n";
+        let err = scan(text).expect_err("refused");
+        assert_eq!(err.line, Some(4));
+        assert!(err.message.contains("images[web]"), "{}", err.message);
+    }
+}

@@ -33,7 +33,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                 reference: locked.map_or_else(|| spec.declared(), ToString::to_string),
                 familiar: locked.map_or_else(|| spec.declared_familiar(), |r| r.familiar()),
                 digest,
-                status: status_name(state),
+                status: state.as_str(),
                 signed_by: match state {
                     EntryStatus::Unlocked => Vec::new(),
                     _ => lock
@@ -82,14 +82,6 @@ struct Row {
     status: &'static str,
     /// Who signed the locked digest, with the key that verified.
     signed_by: Vec<(String, String)>,
-}
-
-fn status_name(state: EntryStatus) -> &'static str {
-    match state {
-        EntryStatus::Locked => "locked",
-        EntryStatus::Unlocked => "unlocked",
-        EntryStatus::Stale => "stale",
-    }
 }
 
 fn render_table(rows: &[Row]) -> String {

@@ -211,19 +211,24 @@ fn newer_first(a: &VersionedTag, b: &VersionedTag) -> Ordering {
         .then_with(|| a.tag.as_bytes().cmp(b.tag.as_bytes()))
 }
 
+/// The tags `filter` reads as versions, with their versions, in the order given.
+fn read<'a, 'f>(
+    filter: &'f TagFilter,
+    tags: impl IntoIterator<Item = &'a str> + 'f,
+) -> impl Iterator<Item = VersionedTag<'a>> + 'f {
+    tags.into_iter().filter_map(move |tag| {
+        filter
+            .version_of(tag)
+            .map(|version| VersionedTag { tag, version })
+    })
+}
+
 /// The tags the filter reads as versions, newest first.
 pub fn versioned_tags<'a>(
     filter: &TagFilter,
     tags: impl IntoIterator<Item = &'a str>,
 ) -> Vec<VersionedTag<'a>> {
-    let mut out: Vec<VersionedTag> = tags
-        .into_iter()
-        .filter_map(|tag| {
-            filter
-                .version_of(tag)
-                .map(|version| VersionedTag { tag, version })
-        })
-        .collect();
+    let mut out: Vec<VersionedTag> = read(filter, tags).collect();
     out.sort_by(newer_first);
     out
 }
@@ -234,13 +239,8 @@ pub fn newest_allowed<'a>(
     filter: &TagFilter,
     tags: impl IntoIterator<Item = &'a str>,
 ) -> Option<VersionedTag<'a>> {
-    tags.into_iter()
-        .filter_map(|tag| {
-            let version = filter.version_of(tag)?;
-            requirement
-                .matches(&version)
-                .then_some(VersionedTag { tag, version })
-        })
+    read(filter, tags)
+        .filter(|t| requirement.matches(&t.version))
         .min_by(newer_first)
 }
 
@@ -250,14 +250,8 @@ pub fn newest_of_shape<'a>(
     filter: &TagFilter,
     tags: impl IntoIterator<Item = &'a str>,
 ) -> Option<VersionedTag<'a>> {
-    tags.into_iter()
-        .filter_map(|tag| {
-            let version = filter.version_of(tag)?;
-            version
-                .pre
-                .is_empty()
-                .then_some(VersionedTag { tag, version })
-        })
+    read(filter, tags)
+        .filter(|t| t.version.pre.is_empty())
         .min_by(newer_first)
 }
 

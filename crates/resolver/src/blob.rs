@@ -1,9 +1,7 @@
 //! Fetching a blob (`GET /v2/<name>/blobs/<digest>`), checked against its digest.
 
 use images_lockfile::{Digest, Reference};
-use reqwest::Method;
 
-use crate::transport::Request;
 use crate::{ResolveError, Resolver};
 
 impl Resolver {
@@ -20,19 +18,7 @@ impl Resolver {
     ) -> Result<Vec<u8>, ResolveError> {
         let shown = format!("{}/{}@{digest}", reference.domain(), reference.path());
         let path = format!("/v2/{}/blobs/{digest}", reference.path());
-        let answer = self
-            .request(
-                reference.domain(),
-                &Request {
-                    method: Method::GET,
-                    path: &path,
-                    repository: reference.path(),
-                    about: &shown,
-                    accept: None,
-                    cap,
-                },
-            )
-            .await?;
+        let answer = self.get(reference, &path, &shown, None, cap).await?;
         if !digest.matches(&answer.body) {
             return Err(ResolveError::Tampered {
                 reference: shown,

@@ -3,10 +3,8 @@
 //! the tag-schema fallback (an OCI index tagged `sha256-<hex>`).
 
 use images_lockfile::{Digest, Reference};
-use reqwest::Method;
 use serde::Deserialize;
 
-use crate::transport::Request;
 use crate::{ResolveError, Resolver, MAX_MANIFEST_BYTES, OCI_INDEX};
 
 /// One manifest that names another as its `subject`.
@@ -55,16 +53,12 @@ impl Resolver {
         );
         for path in [api, fallback] {
             let answer = self
-                .request(
-                    registry,
-                    &Request {
-                        method: Method::GET,
-                        path: &path,
-                        repository: reference.path(),
-                        about: &shown,
-                        accept: Some(OCI_INDEX),
-                        cap: MAX_MANIFEST_BYTES,
-                    },
+                .get(
+                    reference,
+                    &path,
+                    &shown,
+                    Some(OCI_INDEX),
+                    MAX_MANIFEST_BYTES,
                 )
                 .await;
             match answer {

@@ -260,6 +260,30 @@ impl Resolver {
         .await
     }
 
+    /// A GET of `path` in `reference`'s repository, authorized for pulling
+    /// from it, with the body cut at `cap`; `about` names it in messages.
+    pub(crate) async fn get(
+        &self,
+        reference: &Reference,
+        path: &str,
+        about: &str,
+        accept: Option<&str>,
+        cap: usize,
+    ) -> Result<Answer, ResolveError> {
+        self.request(
+            reference.domain(),
+            &Request {
+                method: reqwest::Method::GET,
+                path,
+                repository: reference.path(),
+                about,
+                accept,
+                cap,
+            },
+        )
+        .await
+    }
+
     /// One request to `registry`, on its transport, authorized, under the
     /// timeout and the retry policy.
     pub(crate) async fn request(

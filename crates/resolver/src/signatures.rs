@@ -4,14 +4,12 @@
 //! tag-schema fallback). The checks themselves are in [`crate::signature`].
 
 use images_lockfile::{Digest, Reference};
-use reqwest::Method;
 use serde::Deserialize;
 
 use crate::signature::{
     check_bundle, check_simple_signing, TrustedKey, Verdict, BUNDLE_MEDIA_TYPE,
     SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE,
 };
-use crate::transport::Request;
 use crate::{ResolveError, Resolver, MAX_MANIFEST_BYTES, OCI_MANIFEST};
 
 /// The largest signature payload or bundle read: they are a few KiB.
@@ -161,16 +159,12 @@ impl Resolver {
             reference.path()
         );
         let answer = self
-            .request(
-                reference.domain(),
-                &Request {
-                    method: Method::GET,
-                    path: &path,
-                    repository: reference.path(),
-                    about: &about,
-                    accept: Some(OCI_MANIFEST),
-                    cap: MAX_MANIFEST_BYTES,
-                },
+            .get(
+                reference,
+                &path,
+                &about,
+                Some(OCI_MANIFEST),
+                MAX_MANIFEST_BYTES,
             )
             .await;
         match answer {

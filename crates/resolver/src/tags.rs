@@ -2,10 +2,9 @@
 
 use images_lockfile::Reference;
 use reqwest::header::LINK;
-use reqwest::Method;
 use serde::Deserialize;
 
-use crate::transport::{Answer, Request};
+use crate::transport::Answer;
 use crate::{ResolveError, Resolver};
 
 /// The largest page of tags read; Docker Hub's largest pages are far below.
@@ -34,16 +33,12 @@ impl Resolver {
         let mut tags = Vec::new();
         for _ in 0..MAX_PAGES {
             let answer = self
-                .request(
-                    registry,
-                    &Request {
-                        method: Method::GET,
-                        path: &path,
-                        repository: reference.path(),
-                        about: &shown,
-                        accept: Some("application/json"),
-                        cap: MAX_PAGE_BYTES,
-                    },
+                .get(
+                    reference,
+                    &path,
+                    &shown,
+                    Some("application/json"),
+                    MAX_PAGE_BYTES,
                 )
                 .await?;
             let page: TagPage =

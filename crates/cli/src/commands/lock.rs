@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use images_lockfile::{
     same_target, signatures_match, status, versioned_tags, EntryStatus, ImageSpec, LockedImage,
-    LockedSignature, Lockfile, Reference, LOCK_FILE,
+    LockedSignature, Lockfile, Reference, VersionSpec, LOCK_FILE,
 };
 use images_resolver::signature::TrustedKey;
 use images_resolver::{check_signers, Resolved, Resolver, SignerCheck};
@@ -364,33 +364,22 @@ fn choose_tags(resolver: &Resolver, plan: &mut Plan, printer: Printer) -> Result
             None => failures.push((
                 spec.name.clone(),
                 Exit::BadInput,
-                no_allowed_tag(spec, &tags),
+                no_allowed_tag(spec, version, &tags),
             )),
         }
     }
     if failures.is_empty() {
         return Ok(());
     }
-    let exit = Exit::of(failures.iter().map(|(_, exit, _)| *exit));
-    let mut failure = Failure::new(
-        exit,
-        format!(
-            "could not choose a tag for {} image(s); {LOCK_FILE} was not changed",
-            failures.len()
-        ),
-    );
-    for (name, _, message) in failures {
-        failure = failure.with_cause(format!("{name}: {message}"));
-    }
+    let failure = per_image_failure(failures, |n| {
+        format!("could not choose a tag for {n} image(s); {LOCK_FILE} was not changed")
+    });
     Err(failure
         .with_hint("loosen `version` (or `tags`) in images.toml, or check the repository's tags"))
 }
 
 /// "no tag of … is allowed by …", with the newest tags that exist.
-fn no_allowed_tag(spec: &ImageSpec, tags: &[String]) -> String {
-    let Some(version) = &spec.version else {
-        return String::new();
-    };
+fn no_allowed_tag(spec: &ImageSpec, version: &VersionSpec, tags: &[String]) -> String {
     let repository = spec.reference.familiar_name();
     // Only valid tags are shown: what a registry lists is not printed raw.
     let valid = || {
@@ -550,21 +539,9 @@ fn check_signatures(
     if failures.is_empty() {
         return Ok(());
     }
-    let exit = Exit::of(failures.iter().map(|(_, exit, _)| *exit));
-    let mut failure = Failure::new(
-        exit,
-        format!(
-            "{} image(s) lack a required signature; {LOCK_FILE} was not changed",
-            failures
-                .iter()
-                .map(|(n, _, _)| n)
-                .collect::<BTreeSet<_>>()
-                .len()
-        ),
-    );
-    for (name, _, message) in failures {
-        failure = failure.with_cause(format!("{name}: {message}"));
-    }
+    let failure = per_image_failure(failures, |n| {
+        format!("{n} image(s) lack a required signature; {LOCK_FILE} was not changed")
+    });
     Err(failure.with_hint(
         "sign the digest with one of the signer's keys (`cosign sign --key …`), or check `[signers]` in images.toml",
     ))
@@ -650,16 +627,31 @@ fn out_of_date(project: &Project, plan: &Plan, old: &Lockfile, new: &Lockfile) -
 /// one rule of [`Exit::of`] picks the exit code (tampering first, then bad
 /// references, then what could not be checked).
 fn resolve_failure(failures: Vec<(String, images_resolver::ResolveError)>) -> Failure {
-    let exit = Exit::of(failures.iter().map(|(_, e)| exit_for(e)));
-    let mut failure = Failure::new(
-        exit,
-        format!(
-            "could not lock {} image(s); {LOCK_FILE} was not changed",
-            failures.len()
-        ),
-    );
-    for (name, err) in &failures {
-        failure = failure.with_cause(format!("{name}: {}", escape(&err.to_string())));
+    let failures = failures
+        .into_iter()
+        .map(|(name, e)| (name, exit_for(&e), escape(&e.to_string())))
+        .collect();
+    per_image_failure(failures, |n| {
+        format!("could not lock {n} image(s); {LOCK_FILE} was not changed")
+    })
+}
+
+/// One error for a run in which some images failed, each a `name: message`
+/// cause; `headline` gets the number of images, and the one exit-code rule
+/// picks the code from theirs.
+fn per_image_failure(
+    failures: Vec<(String, Exit, String)>,
+    headline: impl FnOnce(usize) -> String,
+) -> Failure {
+    let exit = Exit::of(failures.iter().map(|(_, exit, _)| *exit));
+    let images = failures
+        .iter()
+        .map(|(name, _, _)| name)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let mut failure = Failure::new(exit, headline(images));
+    for (name, _, message) in failures {
+        failure = failure.with_cause(format!("{name}: {message}"));
     }
     failure
 }

@@ -1,4 +1,4 @@
-//! Whole-output snapshots kept as files in `tests/e2e/snapshots/`.
+//! Whole-output snapshots kept as files in `crates/cli/tests/e2e/snapshots/`.
 //!
 //! A snapshot is the exact expected output, reviewed like code. When a
 //! change to the output is intended, regenerate the files with
@@ -44,7 +44,7 @@ pub fn redact(text: &str, replacements: &[(&str, &str)]) -> String {
 
 fn snapshot_dir() -> PathBuf {
     // The e2e tests belong to crates/cli but live in the top-level tests/.
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e/snapshots")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/snapshots")
 }
 
 /// Expected and actual side by side, line by line, marking lines that differ.

@@ -26,7 +26,7 @@ const PINNED_FILES: [&str; 5] = [
 ];
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e/fixtures/pin")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/fixtures/pin")
 }
 
 /// The images the fixture tree names, each pushed under its own seed.

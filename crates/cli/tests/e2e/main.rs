@@ -6,6 +6,7 @@
 
 mod auth;
 mod bad_input;
+mod ci_recipes;
 mod diff;
 mod diffs;
 mod edit;
@@ -31,3 +32,4 @@ mod support;
 mod tls;
 mod verify;
 mod versions;
+mod yaml;

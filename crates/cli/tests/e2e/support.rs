@@ -96,9 +96,17 @@ impl Project {
     /// The command [`Project::images`] runs, for a test that must spawn
     /// it and act while it runs (interrupt it, watch its memory).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_images"));
+        let mut command = self.isolated(env!("CARGO_BIN_EXE_images"));
+        command.args(args);
         command
-            .args(args)
+    }
+
+    /// `program` run in the project directory with the environment every
+    /// `images` run of the tests gets, for a script that runs `images`
+    /// itself (the GitHub Action's steps, the pre-commit hooks).
+    pub fn isolated(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
             .current_dir(self.dir.path())
             .env("DOCKER_CONFIG", self.docker_config.path())
             .env(

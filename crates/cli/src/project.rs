@@ -51,9 +51,7 @@ impl Project {
         Ok(match &global.manifest {
             Some(path) => path.clone(),
             None => {
-                let cwd = std::env::current_dir().map_err(|e| {
-                    Failure::bad_input(format!("cannot read the current directory: {e}"))
-                })?;
+                let cwd = crate::paths::current_dir()?;
                 find_manifest(&cwd).ok_or_else(|| {
                     Failure::bad_input(format!(
                         "no `{MANIFEST_FILE}` found in `{}` or any parent directory",

@@ -29,15 +29,6 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     out
 }
 
-/// `path` as shown: relative to the working directory when under it.
-pub fn relative(path: &Path) -> String {
-    let shown = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
-    shown.display().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -318,7 +318,7 @@ impl Lockfile {
     /// What would be written is read back first: a lock that `images`
     /// could not read, or that reads as something else, is refused with
     /// [`io::ErrorKind::InvalidData`] and the file is left alone.
-    pub fn write_atomic(&self, path: &Path) -> io::Result<bool> {
+    pub fn write_if_changed(&self, path: &Path) -> io::Result<bool> {
         let text = self.to_toml();
         match Lockfile::parse(&text, path) {
             Ok(back) if back == *self => {}

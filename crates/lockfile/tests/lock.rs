@@ -268,13 +268,13 @@ fn dir_entries(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn write_atomic_writes_only_when_changed_and_leaves_no_temp_file() {
+fn write_if_changed_writes_only_when_changed_and_leaves_no_temp_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join(LOCK_FILE);
     let lock = sample();
 
     assert!(
-        lock.write_atomic(&path).expect("first write"),
+        lock.write_if_changed(&path).expect("first write"),
         "creates the file"
     );
     assert_eq!(fs::read_to_string(&path).expect("read"), lock.to_toml());
@@ -285,7 +285,7 @@ fn write_atomic_writes_only_when_changed_and_leaves_no_temp_file() {
         .modified()
         .expect("mtime");
     assert!(
-        !lock.write_atomic(&path).expect("second write"),
+        !lock.write_if_changed(&path).expect("second write"),
         "unchanged content is not rewritten"
     );
     let after = fs::metadata(&path)
@@ -297,7 +297,7 @@ fn write_atomic_writes_only_when_changed_and_leaves_no_temp_file() {
     let mut changed = lock.clone();
     changed.images.remove("web");
     assert!(
-        changed.write_atomic(&path).expect("third write"),
+        changed.write_if_changed(&path).expect("third write"),
         "changed content is written"
     );
     assert_eq!(Lockfile::load(&path).expect("loads"), Some(changed));
@@ -306,12 +306,12 @@ fn write_atomic_writes_only_when_changed_and_leaves_no_temp_file() {
 }
 
 #[test]
-fn write_atomic_failure_leaves_the_old_lock() {
+fn write_if_changed_failure_leaves_the_old_lock() {
     let dir = tempfile::tempdir().expect("temp dir");
     // A directory where the lock should be: the rename fails.
     let path = dir.path().join(LOCK_FILE);
     fs::create_dir(&path).expect("create dir");
-    assert!(sample().write_atomic(&path).is_err());
+    assert!(sample().write_if_changed(&path).is_err());
     assert_eq!(dir_entries(dir.path()), [LOCK_FILE]);
 }
 

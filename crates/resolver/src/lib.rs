@@ -14,7 +14,7 @@
 //! use images_lockfile::Reference;
 //! use images_resolver::{Resolver, ResolverConfig};
 //!
-//! let resolver = Resolver::new(ResolverConfig::default())?;
+//! let resolver = Resolver::new(ResolverConfig::default());
 //! let reference = Reference::parse("127.0.0.1:5000/acme/api:v1.2.11").expect("valid reference");
 //! let resolved = resolver.resolve(&reference, &[]).await?;
 //! println!("{} -> {}", reference, resolved.digest);

@@ -44,11 +44,11 @@ pub struct Resolver {
 
 impl Resolver {
     /// A resolver with these settings. Clients are created lazily, one per registry.
-    pub fn new(config: ResolverConfig) -> Result<Resolver, ResolveError> {
-        Ok(Resolver {
+    pub fn new(config: ResolverConfig) -> Resolver {
+        Resolver {
             clients: Clients::new(config),
             manifest_gets: AtomicUsize::new(0),
-        })
+        }
     }
 
     /// How many manifest GETs this resolver has sent so far (HEADs are not
@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn progress_is_reported_once_per_input_even_for_shared_requests() {
-        let resolver = Resolver::new(ResolverConfig::default()).expect("resolver");
+        let resolver = Resolver::new(ResolverConfig::default());
         let calls = AtomicUsize::new(0);
         let runs = AtomicUsize::new(0);
         let requests = [1u32, 2, 1, 3];

@@ -38,7 +38,7 @@ fn registry_with_tags(n: usize) -> (Registry, Vec<String>) {
 #[test]
 fn tags_lists_every_tag_of_the_repository() {
     let (registry, expected) = registry_with_tags(5);
-    let resolver = Resolver::new(ResolverConfig::default()).expect("resolver");
+    let resolver = Resolver::new(ResolverConfig::default());
     let mut tags = block(resolver.tags(&reference(&format!("{}/acme/api:v0", registry.addr()))))
         .expect("tags");
     tags.sort();
@@ -50,7 +50,7 @@ fn tags_follows_link_pagination_to_the_last_page() {
     let (registry, expected) = registry_with_tags(7);
     let proxy = FaultProxy::start(&registry.addr()).expect("start proxy");
     proxy.set(Fault::PageTags { per_page: 3 });
-    let resolver = Resolver::new(ResolverConfig::default()).expect("resolver");
+    let resolver = Resolver::new(ResolverConfig::default());
     let tags =
         block(resolver.tags(&reference(&format!("{}/acme/api:v0", proxy.addr())))).expect("tags");
     assert_eq!(tags, expected, "every page, in order, once");
@@ -65,7 +65,7 @@ fn tags_follows_link_pagination_to_the_last_page() {
 #[test]
 fn tags_of_a_missing_repository_is_not_found() {
     let (registry, _) = registry_with_tags(1);
-    let resolver = Resolver::new(ResolverConfig::default()).expect("resolver");
+    let resolver = Resolver::new(ResolverConfig::default());
     let err = block(resolver.tags(&reference(&format!("{}/acme/gone:v0", registry.addr()))))
         .expect_err("no such repository");
     assert!(matches!(err, ResolveError::NotFound { .. }), "{err:?}");
@@ -85,7 +85,7 @@ fn blob_returns_the_bytes_of_a_digest_and_refuses_a_missing_one() {
     )
     .expect("digest");
     let image = reference(&format!("{}/acme/api:v1", registry.addr()));
-    let resolver = Resolver::new(ResolverConfig::default()).expect("resolver");
+    let resolver = Resolver::new(ResolverConfig::default());
     let bytes = block(resolver.blob(&image, &config, 1024 * 1024)).expect("blob");
     assert!(config.matches(&bytes));
     let too_small = block(resolver.blob(&image, &config, 8)).expect_err("over the cap");
@@ -109,8 +109,7 @@ fn most_in_flight(per_registry: usize) -> u64 {
         jobs: 8,
         jobs_per_registry: per_registry,
         ..ResolverConfig::default()
-    })
-    .expect("resolver");
+    });
     let requests: Vec<_> = tags
         .iter()
         .map(|t| {
@@ -173,7 +172,7 @@ fn referrers_fall_back_to_the_tag_schema_and_none_is_an_empty_list() {
         )
         .expect("push the referrers index");
     let image = reference(&format!("{}/acme/api:v1", registry.addr()));
-    let resolver = Resolver::new(ResolverConfig::default()).expect("resolver");
+    let resolver = Resolver::new(ResolverConfig::default());
     let found = block(resolver.referrers(&image, &subject_digest)).expect("referrers");
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].digest.to_string(), signature.digest);

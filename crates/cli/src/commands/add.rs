@@ -11,8 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use images_lockfile::{
-    find_manifest, write_if_changed, Manifest, ParsedReference, Platform, Reference, VersionSpec,
-    MANIFEST_FILE,
+    find_manifest, Manifest, ParsedReference, Platform, Reference, VersionSpec, MANIFEST_FILE,
 };
 use serde_json::json;
 
@@ -20,6 +19,7 @@ use super::lock::LockOutcome;
 use crate::args::{AddArgs, Global, LockArgs};
 use crate::exit::{Exit, Failure};
 use crate::manifest_edit::{add_entry, NewEntry};
+use crate::manifest_file::{rollback, write};
 use crate::output::Printer;
 use crate::project::Project;
 use crate::project_lock::ProjectLock;
@@ -173,8 +173,7 @@ fn manifest_path(global: &Global) -> Result<PathBuf, Failure> {
     if let Some(path) = &global.manifest {
         return Ok(path.clone());
     }
-    let cwd = std::env::current_dir()
-        .map_err(|e| Failure::bad_input(format!("cannot read the current directory: {e}")))?;
+    let cwd = crate::paths::current_dir()?;
     Ok(find_manifest(&cwd).unwrap_or_else(|| cwd.join(MANIFEST_FILE)))
 }
 
@@ -187,27 +186,5 @@ fn read_existing(path: &Path) -> Result<Option<String>, Failure> {
             "cannot read `{}`: {e}",
             path.display()
         ))),
-    }
-}
-
-pub(super) fn write(path: &Path, contents: &[u8]) -> Result<(), Failure> {
-    write_if_changed(path, contents)
-        .map(|_| ())
-        .map_err(|e| Failure::cannot_write(path, &e))
-}
-
-/// Puts images.toml back (or removes the one `add` created), but only if
-/// it still holds exactly what `add` wrote: an edit made meanwhile (by an
-/// editor; other `images` runs wait for the project lock) is never undone.
-/// Returns whether the file is as it was. Best effort: the failure being
-/// reported matters more than a second one here.
-pub(super) fn rollback(path: &Path, original: Option<&str>, written: &str) -> bool {
-    match std::fs::read(path) {
-        Ok(now) if now == written.as_bytes() => {}
-        _ => return false,
-    }
-    match original {
-        Some(text) => write_if_changed(path, text.as_bytes()).is_ok(),
-        None => std::fs::remove_file(path).is_ok(),
     }
 }

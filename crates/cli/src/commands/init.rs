@@ -22,8 +22,7 @@ use crate::project::Project;
 use crate::project_lock::ProjectLock;
 
 pub fn run(global: &Global, args: &InitArgs, printer: Printer) -> Result<Exit, Failure> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Failure::bad_input(format!("cannot read the current directory: {e}")))?;
+    let cwd = crate::paths::current_dir()?;
     let path = global
         .manifest
         .clone()
@@ -63,13 +62,13 @@ pub fn run(global: &Global, args: &InitArgs, printer: Printer) -> Result<Exit, F
     // What the files hold must make a valid images.toml before anything
     // is written: an odd reference is reported, not saved.
     Manifest::parse(&text, &path)?;
-    super::add::write(&path, text.as_bytes())?;
+    crate::manifest_file::write(&path, text.as_bytes())?;
 
     let locked = super::add::lock_written(global, &path, printer);
     let outcome = match locked {
         Ok(outcome) => outcome,
         Err(failure) => {
-            let undo = if super::add::rollback(&path, None, &text) {
+            let undo = if crate::manifest_file::rollback(&path, None, &text) {
                 format!("`{}` was removed again", path.display())
             } else {
                 format!(

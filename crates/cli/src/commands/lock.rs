@@ -14,9 +14,10 @@ use crate::args::{Global, LockArgs};
 use crate::exit::{exit_for, Exit, Failure};
 use crate::output::write_stderr;
 use crate::output::Printer;
+use crate::paths::relative;
 use crate::progress::Progress;
 use crate::project::Project;
-use crate::text_diff::{relative, unified};
+use crate::text_diff::unified;
 use crate::untrusted::escape;
 
 pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, Failure> {
@@ -159,8 +160,7 @@ pub fn lock_project(
     }
 
     if !plan.resolve.is_empty() {
-        let resolver = Resolver::new(project.resolver_config(global)?)
-            .map_err(|e| Failure::new(exit_for(&e), escape(&e.to_string())))?;
+        let resolver = Resolver::new(project.resolver_config(global)?);
         choose_tags(&resolver, &mut plan, printer)?;
         let requests: Vec<_> = plan
             .resolve
@@ -277,7 +277,7 @@ pub fn lock_project(
         });
     }
     let wrote = new
-        .write_atomic(&project.lock_path)
+        .write_if_changed(&project.lock_path)
         .map_err(|e| Failure::cannot_write(&project.lock_path, &e))?;
 
     Ok(LockOutcome {

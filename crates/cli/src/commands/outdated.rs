@@ -41,8 +41,7 @@ pub fn run(global: &Global, args: &OutdatedArgs, printer: Printer) -> Result<Exi
     let mut rows = Vec::new();
     let mut outcomes = Vec::new();
     if !versioned.is_empty() {
-        let resolver = Resolver::new(project.resolver_config(global)?)
-            .map_err(|e| Failure::new(exit_for(&e), escape(&e.to_string())))?;
+        let resolver = Resolver::new(project.resolver_config(global)?);
         let repositories: Vec<_> = versioned.iter().map(|s| s.reference.clone()).collect();
         printer.status(&format!(
             "Listing tags of {} versioned image(s)",

@@ -45,14 +45,14 @@ pub fn run(global: &Global, args: &RemoveArgs, printer: Printer) -> Result<Exit,
             ))
             .with_hint("remove the entry by hand, then run `images lock`")
         })?;
-    super::add::write(&path, edited.as_bytes())?;
+    crate::manifest_file::write(&path, edited.as_bytes())?;
 
     let mut lock_written = false;
     if let Some(mut lock) = lock {
         if lock.images.remove(&args.name).is_some() {
-            lock_written = lock.write_atomic(&project.lock_path).map_err(|e| {
+            lock_written = lock.write_if_changed(&project.lock_path).map_err(|e| {
                 // Keep the pair consistent: undo the manifest edit.
-                let _ = super::add::write(&path, original.as_bytes());
+                let _ = crate::manifest_file::write(&path, original.as_bytes());
                 Failure::cannot_write(&project.lock_path, &e)
                     .with_cause(format!("`{}` was left as it was", path.display()))
             })?;

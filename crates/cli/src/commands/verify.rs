@@ -147,8 +147,7 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
     }
 
     if !to_check.is_empty() {
-        let resolver = Resolver::new(project.resolver_config(global)?)
-            .map_err(|e| Failure::new(Exit::Unavailable, escape(&e.to_string())))?;
+        let resolver = Resolver::new(project.resolver_config(global)?);
         let progress = Progress::new(to_check.len(), "Verifying", printer.quiet);
         let results = super::runtime()?
             .block_on(resolver.verify_many_with_progress(&to_check, &|| progress.tick()));

@@ -120,7 +120,7 @@ impl Sides {
         let (label, text) = match (source, &self.lock_path, git) {
             (Source::File(path), _, _) => (path.clone(), Some(read_file(Path::new(path))?)),
             (Source::WorkingTree, Some(lock_path), _) => {
-                let label = relative_to_cwd(lock_path);
+                let label = crate::paths::relative(lock_path);
                 let text = if lock_path.exists() {
                     Some(read_file(lock_path)?)
                 } else {
@@ -217,18 +217,6 @@ fn git_failure(err: GitError) -> Failure {
 fn read_file(path: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(path)
         .map_err(|e| Failure::bad_input(format!("cannot read `{}`: {e}", path.display())))
-}
-
-/// `path` relative to the current directory when it is below it, so
-/// headers show `images.lock` rather than an absolute path.
-fn relative_to_cwd(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf));
-    relative
-        .unwrap_or_else(|| path.to_owned())
-        .display()
-        .to_string()
 }
 
 /// `--textconv FILE`: the lock as lines that each name their entry, so a

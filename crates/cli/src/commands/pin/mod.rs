@@ -199,8 +199,7 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
     let project = Project::load(global)?;
     let lock = project.load_lock()?.unwrap_or_default();
     let entries = entries(project.manifest.images.values(), &lock);
-    let cwd = std::env::current_dir()
-        .map_err(|e| Failure::bad_input(format!("cannot read the current directory: {e}")))?;
+    let cwd = crate::paths::current_dir()?;
     let root = project
         .manifest
         .path
@@ -242,8 +241,7 @@ pub(super) fn undeclared_in(
     root: &Path,
     verbose: bool,
 ) -> Result<(Report, Vec<report::Undeclared>), Failure> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Failure::bad_input(format!("cannot read the current directory: {e}")))?;
+    let cwd = crate::paths::current_dir()?;
     let exclusions = files::Exclusions::new(root, &[])
         .map_err(|e| Failure::bad_input(format!("cannot search `{}`: {e}", root.display())))?;
     let report = Report {

@@ -47,10 +47,7 @@ pub(in crate::commands) struct Report {
 impl Report {
     /// A path as shown: relative to the working directory when under it.
     fn show(&self, path: &Path) -> String {
-        path.strip_prefix(&self.cwd)
-            .unwrap_or(path)
-            .display()
-            .to_string()
+        crate::paths::relative_to(path, &self.cwd)
     }
 
     fn location(&self, path: &Path, line: Option<usize>) -> String {

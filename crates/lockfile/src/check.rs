@@ -130,11 +130,15 @@ pub fn check(manifest: &Manifest, lock: &Lockfile) -> Consistency {
             EntryStatus::Stale => result.stale.push(spec.name.clone()),
         }
     }
-    result.removed = lock
-        .images
+    result.removed = removed(manifest, lock);
+    result
+}
+
+/// Entries of `lock` that `manifest` no longer declares, in name order.
+pub(crate) fn removed(manifest: &Manifest, lock: &Lockfile) -> Vec<String> {
+    lock.images
         .keys()
         .filter(|name| !manifest.images.contains_key(*name))
         .cloned()
-        .collect();
-    result
+        .collect()
 }

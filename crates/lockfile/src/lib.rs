@@ -24,6 +24,7 @@ mod lock;
 mod lock_fast;
 mod lock_lines;
 mod manifest;
+mod plan;
 mod platform;
 mod reference;
 mod signers;
@@ -44,6 +45,7 @@ pub use manifest::{
     find_manifest, ImageSpec, Manifest, ManifestError, ManifestErrorKind, PinConfig,
     RegistryConfig, MANIFEST_FILE,
 };
+pub use plan::{changed, locked_check, plan_lock, LockPlan, LockedCheck, Target};
 pub use platform::{Platform, PlatformError};
 pub use reference::{
     is_valid_domain, CanonicalError, ParsedReference, Reference, ReferenceError,

@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use images_lockfile::{
-    same_target, signatures_match, status, versioned_tags, EntryStatus, ImageSpec, LockedImage,
-    LockedSignature, Lockfile, Reference, VersionSpec, LOCK_FILE,
+    changed, locked_check, plan_lock, versioned_tags, ImageSpec, LockPlan, LockedCheck,
+    LockedSignature, Lockfile, Reference, Target, VersionSpec, LOCK_FILE,
 };
 use images_resolver::signature::TrustedKey;
-use images_resolver::{check_signers, Resolved, Resolver, SignerCheck};
+use images_resolver::{check_signers, Resolver, SignerCheck};
 use serde_json::json;
 
 use crate::args::{Global, LockArgs};
@@ -88,76 +88,13 @@ pub fn lock_project(
     let manifest = &project.manifest;
 
     let forced = forced_updates(args, manifest.images.keys())?;
-    let mut plan = Plan::default();
-    let mut new = Lockfile::default();
-    for spec in manifest.images.values() {
-        let locked = old.images.get(&spec.name);
-        match (status(spec, &old), locked) {
-            (EntryStatus::Locked, Some(locked)) if !forced.contains(&spec.name) => {
-                new.images.insert(spec.name.clone(), locked.clone());
-            }
-            // `--update` of an entry that is up to date: asked by HEAD, and
-            // fetched only if the tag moved.
-            (EntryStatus::Locked, Some(locked)) => {
-                if spec.version.is_some() {
-                    plan.choose.push(plan.resolve.len());
-                }
-                plan.resolve.push(Target {
-                    spec,
-                    ask: locked.reference.clone(),
-                    record: locked.reference.clone(),
-                    keep: Some(locked.clone()),
-                });
-            }
-            // Only the options changed: the pin stays. A new `mutable` flag
-            // needs no registry at all; new `platforms` are read from the
-            // locked digest, not the tag, so the tag cannot move under it.
-            (EntryStatus::Stale, Some(locked))
-                if same_target(spec, locked)
-                    && signatures_match(spec, locked)
-                    && !forced.contains(&spec.name) =>
-            {
-                if locked.platforms == spec.platforms {
-                    let mut kept = locked.clone();
-                    kept.mutable = spec.mutable;
-                    new.images.insert(spec.name.clone(), kept);
-                } else {
-                    let pinned = locked.reference.with_digest(locked.digest.clone());
-                    plan.resolve.push(Target {
-                        spec,
-                        ask: pinned,
-                        record: locked.reference.clone(),
-                        keep: None,
-                    });
-                }
-            }
-            (state, _) => {
-                if state == EntryStatus::Unlocked {
-                    plan.added.push(spec.name.clone());
-                }
-                if spec.version.is_some() {
-                    plan.choose.push(plan.resolve.len());
-                }
-                plan.resolve.push(Target {
-                    spec,
-                    ask: spec.reference.clone(),
-                    record: spec.reference.clone(),
-                    keep: None,
-                });
-            }
-        }
-    }
-    plan.removed = old
-        .images
-        .keys()
-        .filter(|name| !manifest.images.contains_key(*name))
-        .cloned()
-        .collect();
+    let mut plan = plan_lock(manifest, &old, &forced);
 
     // Without --update the outcome of --locked is known offline.
-    if args.locked && args.update.is_none() && (new != old || !plan.resolve.is_empty()) {
-        return Err(out_of_date(project, &plan, &old, &new));
+    if args.locked && args.update.is_none() && plan.out_of_date_offline(&old) {
+        return Err(out_of_date(project, &plan, &old, &plan.lock));
     }
+    let mut new = plan.lock.clone();
 
     if !plan.resolve.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?);
@@ -199,17 +136,15 @@ pub fn lock_project(
                             resolved.skipped.join(", ")
                         ));
                     }
-                    new.images.insert(
-                        spec.name.clone(),
-                        locked_entry(spec, target.record.clone(), resolved),
-                    );
+                    let entry =
+                        target.locked(resolved.digest, resolved.media_type, resolved.manifests);
+                    new.images.insert(spec.name.clone(), entry);
                 }
-                // The tag still names the locked digest (for a versioned
-                // entry, the tag chosen now may be another one naming it).
-                (Ok(None), Some(locked)) => {
-                    let mut kept = locked.clone();
-                    kept.reference = target.record.clone();
-                    new.images.insert(spec.name.clone(), kept);
+                // The tag still names the locked digest.
+                (Ok(None), Some(_)) => {
+                    if let Some(kept) = target.kept() {
+                        new.images.insert(spec.name.clone(), kept);
+                    }
                 }
                 (Ok(None), None) => failures.push((
                     spec.name.clone(),
@@ -227,7 +162,7 @@ pub fn lock_project(
             let failure = resolve_failure(failures);
             // What did resolve may already show the lock out of date:
             // under `--locked` that is drift, which outranks the rest.
-            if args.locked && would_change(&plan, &old, &new) {
+            if args.locked && plan.would_change(&old, &new) {
                 return Err(out_of_date(project, &plan, &old, &new).and(failure));
             }
             return Err(failure);
@@ -245,27 +180,22 @@ pub fn lock_project(
         }
     }
 
-    let changed = new != old;
     // Entries that were locked before and are different now.
-    let updated: Vec<String> = new
-        .images
-        .iter()
-        .filter(|(name, entry)| old.images.get(*name).is_some_and(|o| o != *entry))
-        .map(|(name, _)| name.clone())
-        .collect();
+    let updated: Vec<String> = changed(&old, &new).into_iter().map(str::to_owned).collect();
     if args.locked {
         // `--locked` never writes, not even a reformat: a lock that says
         // the right things in another form (or no lock at all) would be
         // rewritten by `images lock`, so it is out of date too.
-        if changed {
-            return Err(out_of_date(project, &plan, &old, &new));
-        }
-        if std::fs::read(&project.lock_path).ok().as_deref() != Some(new.to_toml().as_bytes()) {
-            let cause = if project.lock_path.exists() {
-                format!("{LOCK_FILE} is not in the form `images lock` writes (edited by hand?)")
-            } else {
-                format!("there is no {LOCK_FILE} yet")
-            };
+        let on_disk = std::fs::read(&project.lock_path).ok();
+        let cause = match locked_check(&old, &new, on_disk.as_deref()) {
+            LockedCheck::UpToDate => None,
+            LockedCheck::Changed => return Err(out_of_date(project, &plan, &old, &new)),
+            LockedCheck::NotCanonical => Some(format!(
+                "{LOCK_FILE} is not in the form `images lock` writes (edited by hand?)"
+            )),
+            LockedCheck::Missing => Some(format!("there is no {LOCK_FILE} yet")),
+        };
+        if let Some(cause) = cause {
             return Err(out_of_date(project, &plan, &old, &new).with_cause(cause));
         }
         return Ok(LockOutcome {
@@ -289,46 +219,18 @@ pub fn lock_project(
     })
 }
 
-#[derive(Default)]
-struct Plan<'a> {
-    /// Entries to resolve.
-    resolve: Vec<Target<'a>>,
-    /// Indexes into `resolve` of versioned entries whose tag is to be
-    /// chosen from the repository's tags first.
-    choose: Vec<usize>,
-    added: Vec<String>,
-    removed: Vec<String>,
-}
-
-/// One entry to resolve.
-struct Target<'a> {
-    spec: &'a ImageSpec,
-    /// What to ask the registry for: the tag, or the locked digest when
-    /// only the platforms changed.
-    ask: Reference,
-    /// The reference the lock records: as declared, or with the tag a
-    /// version requirement chose.
-    record: Reference,
-    /// For `--update` of an entry that is up to date: its lock entry, kept
-    /// when the tag still names its digest (asked by HEAD, no GET).
-    keep: Option<LockedImage>,
-}
-
 /// How many of the newest tags an error lists when none is allowed.
 const TAGS_SHOWN: usize = 5;
 
 /// Lists the tags of each versioned entry's repository and points the
 /// entry at the newest one its requirement allows. An entry with no
 /// allowed tag is bad input (exit 2) naming the newest tags there are.
-fn choose_tags(resolver: &Resolver, plan: &mut Plan, printer: Printer) -> Result<(), Failure> {
-    if plan.choose.is_empty() {
+fn choose_tags(resolver: &Resolver, plan: &mut LockPlan, printer: Printer) -> Result<(), Failure> {
+    let mut choose: Vec<&mut Target> = plan.resolve.iter_mut().filter(|t| t.choose_tag).collect();
+    if choose.is_empty() {
         return Ok(());
     }
-    let repositories: Vec<Reference> = plan
-        .choose
-        .iter()
-        .map(|&i| plan.resolve[i].spec.reference.clone())
-        .collect();
+    let repositories: Vec<Reference> = choose.iter().map(|t| t.spec.reference.clone()).collect();
     printer.status(&format!(
         "Listing tags of {} repositor{}",
         repositories.len(),
@@ -340,8 +242,7 @@ fn choose_tags(resolver: &Resolver, plan: &mut Plan, printer: Printer) -> Result
         &format!("{LOCK_FILE} was not changed"),
     )?;
     let mut failures: Vec<(String, Exit, String)> = Vec::new();
-    for (&i, tags) in plan.choose.iter().zip(listed) {
-        let target = &mut plan.resolve[i];
+    for (target, tags) in choose.iter_mut().zip(listed) {
         let spec = target.spec;
         let Some(version) = &spec.version else {
             continue;
@@ -357,10 +258,7 @@ fn choose_tags(resolver: &Resolver, plan: &mut Plan, printer: Printer) -> Result
             .newest_allowed(tags.iter().map(String::as_str))
             .and_then(|chosen| spec.reference.with_tag(chosen.tag));
         match chosen {
-            Some(reference) => {
-                target.ask = reference.clone();
-                target.record = reference;
-            }
+            Some(reference) => target.choose(reference),
             None => failures.push((
                 spec.name.clone(),
                 Exit::BadInput,
@@ -431,21 +329,6 @@ fn forced_updates<'a>(
             }
             Ok(names.iter().cloned().collect())
         }
-    }
-}
-
-fn locked_entry(spec: &ImageSpec, reference: Reference, resolved: Resolved) -> LockedImage {
-    LockedImage {
-        name: spec.name.clone(),
-        reference,
-        digest: resolved.digest,
-        media_type: resolved.media_type,
-        mutable: spec.mutable,
-        requirement: spec.version.as_ref().map(|v| v.declared.clone()),
-        signed_by: spec.signed_by.clone(),
-        signatures: Vec::new(),
-        platforms: spec.platforms.clone(),
-        manifests: resolved.manifests,
     }
 }
 
@@ -547,21 +430,10 @@ fn check_signatures(
     ))
 }
 
-/// Whether the lock changes with what is known so far: entries added or
-/// removed, or one resolved to something other than its locked entry.
-fn would_change(plan: &Plan, old: &Lockfile, new: &Lockfile) -> bool {
-    !plan.added.is_empty()
-        || !plan.removed.is_empty()
-        || new
-            .images
-            .iter()
-            .any(|(name, entry)| old.images.get(name).is_some_and(|o| o != entry))
-}
-
 /// `--locked` refused to write: shows on stderr the unified diff of
 /// images.lock against what `images lock` would write (so a CI log shows
 /// the fix), and says what is out of date.
-fn out_of_date(project: &Project, plan: &Plan, old: &Lockfile, new: &Lockfile) -> Failure {
+fn out_of_date(project: &Project, plan: &LockPlan, old: &Lockfile, new: &Lockfile) -> Failure {
     // What was not resolved (`--locked` alone asks no registry; or a
     // registry failed) keeps its old entry in the diff, and is named.
     let mut shown = new.clone();
@@ -594,20 +466,7 @@ fn out_of_date(project: &Project, plan: &Plan, old: &Lockfile, new: &Lockfile) -
         ));
     }
     // Locked before, and to be resolved again or already different.
-    let changed: Vec<&str> = plan
-        .resolve
-        .iter()
-        .map(|target| target.spec.name.as_str())
-        .chain(
-            new.images
-                .iter()
-                .filter(|(name, entry)| old.images.get(*name).is_some_and(|o| o != *entry))
-                .map(|(name, _)| name.as_str()),
-        )
-        .filter(|name| old.images.contains_key(*name))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let changed = plan.changed_or_resolved(old, new);
     if !plan.added.is_empty() {
         failure = failure.with_cause(format!("not locked yet: {}", plan.added.join(", ")));
     }

@@ -7,7 +7,6 @@ mod exit;
 mod git;
 mod github;
 mod interrupt;
-mod manifest_edit;
 mod manifest_file;
 mod output;
 mod paths;

@@ -1,5 +1,5 @@
 //! Pure data for `images`: image references and digests, the `images.toml`
-//! schema, the `images.lock` format, consistency checks between them, and
+//! schema and its in-place editing, the `images.lock` format, consistency checks between them, and
 //! the differences between two locks.
 //!
 //! No network and no async; the only I/O is reading and writing those two
@@ -24,6 +24,7 @@ mod lock;
 mod lock_fast;
 mod lock_lines;
 mod manifest;
+mod manifest_edit;
 mod plan;
 mod platform;
 mod reference;
@@ -45,6 +46,7 @@ pub use manifest::{
     find_manifest, ImageSpec, Manifest, ManifestError, ManifestErrorKind, PinConfig,
     RegistryConfig, MANIFEST_FILE,
 };
+pub use manifest_edit::{add_entry, remove_entry, NewEntry};
 pub use plan::{changed, locked_check, plan_lock, LockPlan, LockedCheck, Target};
 pub use platform::{Platform, PlatformError};
 pub use reference::{

@@ -11,14 +11,14 @@
 use std::path::{Path, PathBuf};
 
 use images_lockfile::{
-    find_manifest, Manifest, ParsedReference, Platform, Reference, VersionSpec, MANIFEST_FILE,
+    add_entry, find_manifest, Manifest, NewEntry, ParsedReference, Platform, Reference,
+    VersionSpec, MANIFEST_FILE,
 };
 use serde_json::json;
 
 use super::lock::LockOutcome;
 use crate::args::{AddArgs, Global, LockArgs};
 use crate::exit::{Exit, Failure};
-use crate::manifest_edit::{add_entry, NewEntry};
 use crate::manifest_file::{rollback, write};
 use crate::output::Printer;
 use crate::project::Project;

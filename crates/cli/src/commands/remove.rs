@@ -6,9 +6,9 @@ use serde_json::json;
 
 use crate::args::{Global, RemoveArgs};
 use crate::exit::{Exit, Failure};
-use crate::manifest_edit::remove_entry;
 use crate::output::Printer;
 use crate::project::Project;
+use images_lockfile::remove_entry;
 
 pub fn run(global: &Global, args: &RemoveArgs, printer: Printer) -> Result<Exit, Failure> {
     let (project, _guard) = Project::load_for_edit(global, printer)?;

@@ -1,4 +1,5 @@
-//! Whole-output snapshots kept as files in `crates/cli/tests/e2e/snapshots/`.
+//! Whole-output snapshots kept as files in `crates/cli/tests/e2e/snapshots/`,
+//! compared by snapbox.
 //!
 //! A snapshot is the exact expected output, reviewed like code. When a
 //! change to the output is intended, regenerate the files with
@@ -7,33 +8,23 @@
 
 use std::path::PathBuf;
 
-/// Asserts that `actual` equals the snapshot file `name`, or rewrites the
-/// file when `SNAPSHOTS=overwrite` is set.
+use snapbox::{assert::DEFAULT_ACTION_ENV, Assert, Data};
+
+/// Asserts that `actual` equals the snapshot file `name` byte for byte
+/// (no wildcards: what varies per run is redacted before, by [`redact`]),
+/// or rewrites the file when `SNAPSHOTS=overwrite` is set.
 #[track_caller]
 pub fn assert_snapshot(name: &str, actual: &str) {
     let path = snapshot_dir().join(name);
-    if std::env::var("SNAPSHOTS").as_deref() == Ok("overwrite") {
-        std::fs::create_dir_all(snapshot_dir()).expect("create the snapshot directory");
-        std::fs::write(&path, actual).expect("write the snapshot");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read snapshot {} ({e}); create it with SNAPSHOTS=overwrite and review it\n--- actual\n{actual}",
-            path.display()
-        )
-    });
-    if expected != actual {
-        panic!(
-            "output differs from snapshot {}\n(if the change is intended: SNAPSHOTS=overwrite, then review the git diff)\n{}",
-            path.display(),
-            line_diff(&expected, actual)
-        );
-    }
+    let expected = Data::read_from(&path, None).raw();
+    Assert::new()
+        .action_env(DEFAULT_ACTION_ENV)
+        .eq(actual.to_owned(), expected);
 }
 
 /// `text` with every occurrence of each value replaced by its placeholder,
-/// so addresses and paths that change per run do not reach a snapshot.
+/// so addresses, ports and paths that change per run do not reach a
+/// snapshot.
 pub fn redact(text: &str, replacements: &[(&str, &str)]) -> String {
     replacements
         .iter()
@@ -43,26 +34,5 @@ pub fn redact(text: &str, replacements: &[(&str, &str)]) -> String {
 }
 
 fn snapshot_dir() -> PathBuf {
-    // The e2e tests belong to crates/cli but live in the top-level tests/.
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/snapshots")
-}
-
-/// Expected and actual side by side, line by line, marking lines that differ.
-fn line_diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let mut out = String::new();
-    for i in 0..e.len().max(a.len()) {
-        match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) if x == y => out.push_str(&format!("  {x}\n")),
-            (x, y) => {
-                if let Some(x) = x {
-                    out.push_str(&format!("- {x}\n"));
-                }
-                if let Some(y) = y {
-                    out.push_str(&format!("+ {y}\n"));
-                }
-            }
-        }
-    }
-    out
 }

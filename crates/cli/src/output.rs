@@ -177,8 +177,12 @@ impl Printer {
     }
 
     /// The command's report as JSON on stdout (with `--format json`).
-    pub fn json(&self, value: &serde_json::Value) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_string());
+    /// Prints a JSON document (docs/json.md), keys sorted at every level
+    /// whatever the order of the struct's fields, so a document's text is
+    /// stable across releases that add a field.
+    pub fn json(&self, document: &impl serde::Serialize) {
+        let sorted = serde_json::to_value(document).unwrap_or(serde_json::Value::Null);
+        let text = serde_json::to_string_pretty(&sorted).unwrap_or_else(|_| "null".to_string());
         write_stdout(&format!("{text}\n"));
     }
 

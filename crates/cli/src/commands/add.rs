@@ -14,9 +14,9 @@ use images_lockfile::{
     add_entry, find_manifest, Manifest, NewEntry, ParsedReference, Platform, Reference,
     VersionSpec, MANIFEST_FILE,
 };
-use serde_json::json;
+use serde::Serialize;
 
-use super::lock::LockOutcome;
+use super::lock::{LockOutcome, LockReport};
 use crate::args::{AddArgs, Global, LockArgs};
 use crate::exit::{Exit, Failure};
 use crate::manifest_file::{rollback, write};
@@ -118,13 +118,13 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
     };
     printer.status(&format!("Added {} ({shown}) to {MANIFEST_FILE}", args.name));
     if printer.is_json() {
-        printer.json(&json!({
-            "version": 1,
-            "added": args.name,
-            "reference": entry.map_or_else(|| reference.to_string(), |e| e.reference.to_string()),
-            "digest": entry.map(|e| e.digest.to_string()),
-            "lock": outcome.to_json(),
-        }));
+        printer.json(&AddReport {
+            version: 1,
+            added: &args.name,
+            reference: entry.map_or_else(|| reference.to_string(), |e| e.reference.to_string()),
+            digest: entry.map(|e| e.digest.to_string()),
+            lock: outcome.report(),
+        });
     } else {
         if let Some(entry) = entry {
             printer.status(&format!("Locked {} at {}", args.name, entry.digest));
@@ -132,6 +132,18 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
         printer.status(&outcome.summary());
     }
     Ok(Exit::Ok)
+}
+
+/// The `images add --format json` document (docs/json.md).
+#[derive(Serialize)]
+struct AddReport<'a> {
+    version: u32,
+    added: &'a str,
+    /// The entry's reference, canonical.
+    reference: String,
+    /// The locked digest (`None` only if the entry did not lock).
+    digest: Option<String>,
+    lock: LockReport<'a>,
 }
 
 /// Reads the images.toml just written at `path` and locks it, as

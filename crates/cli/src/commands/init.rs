@@ -12,8 +12,9 @@
 use std::path::{Path, PathBuf};
 
 use images_lockfile::{Manifest, LOCK_FILE, MANIFEST_FILE};
-use serde_json::{json, Value};
+use serde::Serialize;
 
+use super::lock::LockReport;
 use crate::args::{Global, InitArgs};
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
@@ -81,28 +82,29 @@ pub fn run(global: &Global, args: &InitArgs, printer: Printer) -> Result<Exit, F
     };
 
     if printer.is_json() {
-        let images: Vec<Value> = found
+        let images = found
             .iter()
-            .map(|entry| {
-                let locations: Vec<Value> = entry
+            .map(|entry| InitImage {
+                name: &entry.name,
+                image: &entry.image,
+                digest: outcome
+                    .lock
+                    .images
+                    .get(&entry.name)
+                    .map(|l| l.digest.to_string()),
+                locations: entry
                     .at
                     .iter()
-                    .map(|(file, line)| json!({"file": file, "line": line}))
-                    .collect();
-                json!({
-                    "name": entry.name,
-                    "image": entry.image,
-                    "digest": outcome.lock.images.get(&entry.name).map(|l| l.digest.to_string()),
-                    "locations": locations,
-                })
+                    .map(|(file, line)| Location { file, line: *line })
+                    .collect(),
             })
             .collect();
-        printer.json(&json!({
-            "version": 1,
-            "manifest": path.display().to_string(),
-            "images": images,
-            "lock": outcome.to_json(),
-        }));
+        printer.json(&InitReport {
+            version: 1,
+            manifest: path.display().to_string(),
+            images,
+            lock: outcome.report(),
+        });
         return Ok(Exit::Ok);
     }
     if found.is_empty() {
@@ -145,4 +147,31 @@ fn refuse_existing(path: &Path) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// The `images init --format json` document (docs/json.md).
+#[derive(Serialize)]
+struct InitReport<'a> {
+    version: u32,
+    /// The images.toml written.
+    manifest: String,
+    images: Vec<InitImage<'a>>,
+    lock: LockReport<'a>,
+}
+
+/// One entry `init` declared.
+#[derive(Serialize)]
+struct InitImage<'a> {
+    name: &'a str,
+    image: &'a str,
+    digest: Option<String>,
+    /// Where the image was found.
+    locations: Vec<Location<'a>>,
+}
+
+/// A file and 1-based line.
+#[derive(Serialize)]
+struct Location<'a> {
+    file: &'a str,
+    line: usize,
 }

@@ -1,7 +1,7 @@
 //! `images list`: declared images, their locked digests and status. Offline.
 
 use images_lockfile::{status, EntryStatus};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::args::Global;
 use crate::exit::{Exit, Failure};
@@ -42,7 +42,10 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
                         .map(|l| {
                             l.signatures
                                 .iter()
-                                .map(|s| (s.signer.clone(), s.key.to_string()))
+                                .map(|s| Signed {
+                                    signer: s.signer.clone(),
+                                    key: s.key.to_string(),
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -51,37 +54,45 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
         })
         .collect();
     if printer.is_json() {
-        let images: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                let mut image = json!({"name": r.name, "reference": r.reference, "digest": r.digest, "status": r.status});
-                // Only entries that require signers carry who signed them.
-                if let (false, Some(object)) = (r.signed_by.is_empty(), image.as_object_mut()) {
-                    let signed: Vec<_> = r
-                        .signed_by
-                        .iter()
-                        .map(|(signer, key)| json!({"signer": signer, "key": key}))
-                        .collect();
-                    object.insert("signed_by".into(), signed.into());
-                }
-                image
-            })
-            .collect();
-        printer.json(&json!({"version": 1, "images": images}));
+        printer.json(&ListReport {
+            version: 1,
+            images: &rows,
+        });
     } else {
         write_stdout(&render_table(&rows));
     }
     Ok(Exit::Ok)
 }
 
+/// The `images list --format json` document (docs/json.md).
+#[derive(Serialize)]
+struct ListReport<'a> {
+    version: u32,
+    images: &'a [Row],
+}
+
+/// One declared image: a line of the table, an element of `images` in JSON.
+#[derive(Serialize)]
 struct Row {
     name: String,
+    /// Canonical.
     reference: String,
+    /// As Docker shows it, for the table.
+    #[serde(skip)]
     familiar: String,
     digest: Option<String>,
     status: &'static str,
-    /// Who signed the locked digest, with the key that verified.
-    signed_by: Vec<(String, String)>,
+    /// Who signed the locked digest, with the key that verified; only
+    /// entries that require signers carry it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    signed_by: Vec<Signed>,
+}
+
+/// A signer whose signature verified, and the key it verified with.
+#[derive(Serialize)]
+struct Signed {
+    signer: String,
+    key: String,
 }
 
 fn render_table(rows: &[Row]) -> String {
@@ -111,7 +122,7 @@ fn render_table(rows: &[Row]) -> String {
             r.digest.as_deref().unwrap_or("-")
         ));
         if !r.signed_by.is_empty() {
-            let signers: Vec<&str> = r.signed_by.iter().map(|(s, _)| s.as_str()).collect();
+            let signers: Vec<&str> = r.signed_by.iter().map(|s| s.signer.as_str()).collect();
             out.push_str(&format!("  signed by {}", signers.join(", ")));
         }
         out.push('\n');

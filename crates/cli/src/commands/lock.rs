@@ -8,7 +8,7 @@ use images_lockfile::{
 };
 use images_resolver::signature::TrustedKey;
 use images_resolver::{check_signers, Resolver, SignerCheck};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::args::{Global, LockArgs};
 use crate::exit::{exit_for, Exit, Failure};
@@ -24,7 +24,7 @@ pub fn run(global: &Global, args: &LockArgs, printer: Printer) -> Result<Exit, F
     let (project, _guard) = Project::load_for_edit(global, printer)?;
     let outcome = lock_project(global, &project, args, printer)?;
     if printer.is_json() {
-        printer.json(&outcome.to_json());
+        printer.json(&outcome.report());
     } else {
         printer.status(&outcome.summary());
     }
@@ -42,17 +42,29 @@ pub struct LockOutcome {
     pub lock: Lockfile,
 }
 
+/// The `images lock --format json` document (docs/json.md).
+#[derive(Serialize)]
+pub struct LockReport<'a> {
+    version: u32,
+    written: bool,
+    added: &'a [String],
+    updated: &'a [String],
+    removed: &'a [String],
+    /// How many entries the lock holds now.
+    images: usize,
+}
+
 impl LockOutcome {
     /// The `images lock --format json` document.
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({
-            "version": 1,
-            "written": self.wrote,
-            "added": self.added,
-            "updated": self.updated,
-            "removed": self.removed,
-            "images": self.lock.images.len(),
-        })
+    pub fn report(&self) -> LockReport<'_> {
+        LockReport {
+            version: 1,
+            written: self.wrote,
+            added: &self.added,
+            updated: &self.updated,
+            removed: &self.removed,
+            images: self.lock.images.len(),
+        }
     }
 
     /// The one-line summary for people.

@@ -4,7 +4,7 @@
 
 use images_lockfile::{standing, ImageSpec, LOCK_FILE};
 use images_resolver::Resolver;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::args::{Global, OutdatedArgs};
 use crate::exit::{exit_for, Exit, Failure};
@@ -12,7 +12,15 @@ use crate::output::{write_stdout, yellow, Printer};
 use crate::project::Project;
 use crate::untrusted::escape;
 
-/// One line of the report.
+/// The `images outdated --format json` document (docs/json.md).
+#[derive(Serialize)]
+struct OutdatedReport<'a> {
+    version: u32,
+    images: &'a [Row],
+}
+
+/// One line of the report, and one element of `images` in JSON.
+#[derive(Serialize)]
 struct Row {
     name: String,
     repository: String,
@@ -106,18 +114,10 @@ pub fn run(global: &Global, args: &OutdatedArgs, printer: Printer) -> Result<Exi
         .map(|r| r.name.as_str())
         .collect();
     if printer.is_json() {
-        printer.json(&json!({
-            "version": 1,
-            "images": rows.iter().map(|r| json!({
-                "name": r.name,
-                "repository": r.repository,
-                "requirement": r.requirement,
-                "locked": r.locked,
-                "compatible": r.compatible,
-                "latest": r.latest,
-                "outdated": r.outdated,
-            })).collect::<Vec<_>>(),
-        }));
+        printer.json(&OutdatedReport {
+            version: 1,
+            images: &rows,
+        });
     } else {
         write_stdout(&render_table(&rows));
         if behind.is_empty() {

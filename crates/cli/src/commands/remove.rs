@@ -2,7 +2,7 @@
 //! Offline: nothing needs resolving to forget an entry.
 
 use images_lockfile::{LOCK_FILE, MANIFEST_FILE};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::args::{Global, RemoveArgs};
 use crate::exit::{Exit, Failure};
@@ -60,11 +60,11 @@ pub fn run(global: &Global, args: &RemoveArgs, printer: Printer) -> Result<Exit,
     }
 
     if printer.is_json() {
-        printer.json(&json!({
-            "version": 1,
-            "removed": args.name,
-            "lock_written": lock_written,
-        }));
+        printer.json(&RemoveReport {
+            version: 1,
+            removed: &args.name,
+            lock_written,
+        });
     } else if lock_written {
         printer.status(&format!(
             "Removed {} from {MANIFEST_FILE} and {LOCK_FILE}",
@@ -74,4 +74,13 @@ pub fn run(global: &Global, args: &RemoveArgs, printer: Printer) -> Result<Exit,
         printer.status(&format!("Removed {} from {MANIFEST_FILE}", args.name));
     }
     Ok(Exit::Ok)
+}
+
+/// The `images remove --format json` document (docs/json.md).
+#[derive(Serialize)]
+struct RemoveReport<'a> {
+    version: u32,
+    removed: &'a str,
+    /// Whether images.lock was rewritten without the entry.
+    lock_written: bool,
 }

@@ -3,7 +3,7 @@
 //! for `--textconv`.
 
 use images_lockfile::{Digest, EntryChange, LockDiff, LockedImage, Lockfile, LOCK_FILE};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::output::{green, red, yellow};
 use crate::untrusted::escape;
@@ -368,50 +368,104 @@ fn cell(phrases: &[String]) -> String {
         .join("; ")
 }
 
-/// The stable JSON document: full digests and canonical references.
-pub(super) fn json_report(changes: &LockDiff) -> Value {
-    let change = |c: &EntryChange| {
-        let platforms = |v: Vec<images_lockfile::Platform>| -> Vec<String> {
-            v.iter().map(ToString::to_string).collect()
-        };
-        json!({
-            "name": c.name(),
-            "old": entry_json(&c.old),
-            "new": entry_json(&c.new),
-            "keys": c.changed_keys(),
-            "platforms_added": platforms(c.platforms_added()),
-            "platforms_removed": platforms(c.platforms_removed()),
-        })
-    };
-    json!({
-        "version": 1,
-        "added": changes.added.iter().map(entry_json).collect::<Vec<_>>(),
-        "removed": changes.removed.iter().map(entry_json).collect::<Vec<_>>(),
-        "repinned": changes.repinned.iter().map(change).collect::<Vec<_>>(),
-        "retagged": changes.retagged.iter().map(change).collect::<Vec<_>>(),
-        "changed": changes.changed.iter().map(change).collect::<Vec<_>>(),
-    })
+/// The `images diff --format json` document (docs/json.md).
+#[derive(Serialize)]
+pub(super) struct DiffReport<'a> {
+    version: u32,
+    added: Vec<EntryJson<'a>>,
+    removed: Vec<EntryJson<'a>>,
+    repinned: Vec<ChangeJson<'a>>,
+    retagged: Vec<ChangeJson<'a>>,
+    changed: Vec<ChangeJson<'a>>,
 }
 
-fn entry_json(image: &LockedImage) -> Value {
-    let mut entry = json!({
-        "name": image.name,
-        "reference": image.reference.to_string(),
-        "digest": image.digest.to_string(),
-        "media_type": image.media_type,
-        "mutable": image.mutable,
-        "platforms": image.platforms.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "manifests": image.manifests.iter().map(|m| json!({
-            "platform": m.platform.to_string(),
-            "digest": m.digest.to_string(),
-        })).collect::<Vec<_>>(),
-    });
-    // Only versioned entries have these keys, so other documents are as before.
-    if let (Some(requirement), Some(object)) = (&image.requirement, entry.as_object_mut()) {
-        object.insert("version".into(), requirement.version.clone().into());
-        object.insert("tags".into(), requirement.tags.clone().into());
+/// An entry that is in both locks, and differs.
+#[derive(Serialize)]
+struct ChangeJson<'a> {
+    name: &'a str,
+    old: EntryJson<'a>,
+    new: EntryJson<'a>,
+    /// The lock keys whose values differ.
+    keys: Vec<&'static str>,
+    platforms_added: Vec<String>,
+    platforms_removed: Vec<String>,
+}
+
+/// A lock entry as the diff shows it.
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    name: &'a str,
+    reference: String,
+    digest: String,
+    media_type: &'a str,
+    mutable: bool,
+    platforms: Vec<String>,
+    manifests: Vec<ManifestJson>,
+    /// Only versioned entries have `version` and `tags`, so other
+    /// documents are as they were before versions existed.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    requirement: Option<RequirementJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ManifestJson {
+    platform: String,
+    digest: String,
+}
+
+#[derive(Serialize)]
+struct RequirementJson<'a> {
+    version: &'a str,
+    tags: Option<&'a str>,
+}
+
+/// The stable JSON document: full digests and canonical references.
+pub(super) fn json_report(changes: &LockDiff) -> DiffReport<'_> {
+    DiffReport {
+        version: 1,
+        added: changes.added.iter().map(entry_json).collect(),
+        removed: changes.removed.iter().map(entry_json).collect(),
+        repinned: changes.repinned.iter().map(change_json).collect(),
+        retagged: changes.retagged.iter().map(change_json).collect(),
+        changed: changes.changed.iter().map(change_json).collect(),
     }
-    entry
+}
+
+fn change_json(c: &EntryChange) -> ChangeJson<'_> {
+    let strings = |v: Vec<images_lockfile::Platform>| -> Vec<String> {
+        v.iter().map(ToString::to_string).collect()
+    };
+    ChangeJson {
+        name: c.name(),
+        old: entry_json(&c.old),
+        new: entry_json(&c.new),
+        keys: c.changed_keys(),
+        platforms_added: strings(c.platforms_added()),
+        platforms_removed: strings(c.platforms_removed()),
+    }
+}
+
+fn entry_json(image: &LockedImage) -> EntryJson<'_> {
+    EntryJson {
+        name: &image.name,
+        reference: image.reference.to_string(),
+        digest: image.digest.to_string(),
+        media_type: &image.media_type,
+        mutable: image.mutable,
+        platforms: image.platforms.iter().map(ToString::to_string).collect(),
+        manifests: image
+            .manifests
+            .iter()
+            .map(|m| ManifestJson {
+                platform: m.platform.to_string(),
+                digest: m.digest.to_string(),
+            })
+            .collect(),
+        requirement: image.requirement.as_ref().map(|r| RequirementJson {
+            version: &r.version,
+            tags: r.tags.as_deref(),
+        }),
+    }
 }
 
 /// One fact per line, `name  key  value`, in the lock's key order. Names

@@ -247,3 +247,44 @@ fn progress_is_hidden_when_stderr_is_not_a_terminal() {
         );
     }
 }
+
+#[test]
+fn init_and_outdated_json_output() {
+    let s = Scene::new();
+    push(
+        &s.reg,
+        "acme/nginx",
+        "1.27.0",
+        Kind::OciManifest,
+        "nginx-1.27.0",
+    );
+    push(
+        &s.reg,
+        "acme/nginx",
+        "1.27.3",
+        Kind::OciManifest,
+        "nginx-1.27.3",
+    );
+    push(
+        &s.reg,
+        "acme/nginx",
+        "1.28.1",
+        Kind::OciManifest,
+        "nginx-1.28.1",
+    );
+    // `init` in a repository without images.toml.
+    std::fs::remove_file(s.project.path().join("images.toml")).expect("remove images.toml");
+    std::fs::write(
+        s.project.path().join("Dockerfile"),
+        format!("FROM {}/acme/api:v1\n", s.reg.addr()),
+    )
+    .expect("write Dockerfile");
+    s.snap("init_json", &["init", "--format", "json"], 0);
+
+    s.project.write_manifest(&format!(
+        "[images]\nproxy = {{ image = \"{}/acme/nginx\", version = \"~1.27\" }}\n",
+        s.reg.addr()
+    ));
+    s.project.images(&["lock", "--update"]).expect_code(0);
+    s.snap("outdated_json", &["outdated", "--format", "json"], 0);
+}

@@ -80,7 +80,7 @@ pub enum Format {
 /// Colour on the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Only when stderr/stdout is a terminal and NO_COLOR is unset
+    /// On a terminal, unless NO_COLOR, CLICOLOR=0 or TERM=dumb is set; CLICOLOR_FORCE=1 forces it
     Auto,
     /// Always
     Always,

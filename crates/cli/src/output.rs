@@ -1,9 +1,16 @@
 //! What goes where: data on stdout, messages and progress on stderr,
 //! colour only on a terminal and never with `NO_COLOR`.
+//!
+//! `--color auto` follows the conventions clap and cargo follow (through
+//! `anstream`): `NO_COLOR` turns colour off, then `CLICOLOR_FORCE` on,
+//! `CLICOLOR=0` or `TERM=dumb` off, else colour on a terminal only.
+//! `--color always` and `--color never` win over all of them.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+
+use anstyle::{AnsiColor, Style};
 
 use crate::args::{ColorChoice, Format};
 
@@ -14,16 +21,18 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 /// Why stdout failed, unless the reader hung up (a closed pipe).
 static STDOUT_ERROR: OnceLock<String> = OnceLock::new();
 
-/// Decides colour once for the whole run.
+/// Decides colour once for the whole run, for each stream.
 pub fn init_color(choice: ColorChoice) {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let decide = |is_tty: bool| match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => is_tty && !no_color,
+    fn auto(stream: &impl anstream::stream::RawStream) -> bool {
+        anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
+    }
+    let (stderr, stdout) = match choice {
+        ColorChoice::Always => (true, true),
+        ColorChoice::Never => (false, false),
+        ColorChoice::Auto => (auto(&std::io::stderr()), auto(&std::io::stdout())),
     };
-    let _ = COLOR_STDERR.set(decide(std::io::stderr().is_terminal()));
-    let _ = COLOR_STDOUT.set(decide(std::io::stdout().is_terminal()));
+    let _ = COLOR_STDERR.set(stderr);
+    let _ = COLOR_STDOUT.set(stdout);
 }
 
 /// Logs from the libraries' `tracing` events go to stderr; `-v` for
@@ -74,12 +83,16 @@ impl Write for LogLine {
     }
 }
 
-fn paint(on: bool, code: &str, text: &str) -> String {
+fn paint(on: bool, style: Style, text: &str) -> String {
     if on {
-        format!("\x1b[{code}m{text}\x1b[0m")
+        format!("{style}{text}{style:#}")
     } else {
         text.to_string()
     }
+}
+
+fn color(color: AnsiColor) -> Style {
+    Style::new().fg_color(Some(color.into()))
 }
 
 fn stderr_color() -> bool {
@@ -92,32 +105,32 @@ fn stdout_color() -> bool {
 
 /// `error:` in bold red on a colour terminal.
 pub fn label_error() -> String {
-    paint(stderr_color(), "1;31", "error:")
+    paint(stderr_color(), color(AnsiColor::Red).bold(), "error:")
 }
 
 /// `warning:` in bold yellow on a colour terminal.
 pub fn label_warning() -> String {
-    paint(stderr_color(), "1;33", "warning:")
+    paint(stderr_color(), color(AnsiColor::Yellow).bold(), "warning:")
 }
 
 /// `hint:` in bold cyan on a colour terminal.
 pub fn label_hint() -> String {
-    paint(stderr_color(), "1;36", "hint:")
+    paint(stderr_color(), color(AnsiColor::Cyan).bold(), "hint:")
 }
 
 /// Green text on stdout when colour is on (for "ok" statuses).
 pub fn green(text: &str) -> String {
-    paint(stdout_color(), "32", text)
+    paint(stdout_color(), color(AnsiColor::Green), text)
 }
 
 /// Red text on stdout when colour is on (for failing statuses).
 pub fn red(text: &str) -> String {
-    paint(stdout_color(), "31", text)
+    paint(stdout_color(), color(AnsiColor::Red), text)
 }
 
 /// Yellow text on stdout when colour is on (for warnings).
 pub fn yellow(text: &str) -> String {
-    paint(stdout_color(), "33", text)
+    paint(stdout_color(), color(AnsiColor::Yellow), text)
 }
 
 /// Writes to stderr, ignoring a closed pipe.

@@ -288,3 +288,46 @@ fn init_and_outdated_json_output() {
     s.project.images(&["lock", "--update"]).expect_code(0);
     s.snap("outdated_json", &["outdated", "--format", "json"], 0);
 }
+
+#[test]
+fn colour_follows_no_color_clicolor_force_and_the_color_flag() {
+    // Any error will do: `list` without an images.toml.
+    let project = Project::new("");
+    std::fs::remove_file(project.path().join("images.toml")).expect("remove images.toml");
+    let coloured = |flags: &[&str], env: &[(&str, Option<&str>)]| {
+        let mut args = vec!["list"];
+        args.extend(flags);
+        let mut command = project.command(&args);
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let run = Run::from(command.output().expect("run images"));
+        run.expect_code(2);
+        assert!(run.stderr.contains("error:"), "{}", run.stderr);
+        run.stderr.contains('\x1b')
+    };
+    // stderr is a pipe here, so `auto` is off unless forced.
+    assert!(!coloured(&[], &[("NO_COLOR", None)]));
+    assert!(coloured(
+        &[],
+        &[("NO_COLOR", None), ("CLICOLOR_FORCE", Some("1"))]
+    ));
+    assert!(
+        !coloured(
+            &[],
+            &[("NO_COLOR", Some("1")), ("CLICOLOR_FORCE", Some("1"))]
+        ),
+        "NO_COLOR wins over CLICOLOR_FORCE"
+    );
+    assert!(
+        coloured(&["--color", "always"], &[("NO_COLOR", Some("1"))]),
+        "the flag wins over the environment"
+    );
+    assert!(!coloured(
+        &["--color", "never"],
+        &[("NO_COLOR", None), ("CLICOLOR_FORCE", Some("1"))]
+    ));
+}

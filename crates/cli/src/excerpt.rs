@@ -1,27 +1,21 @@
 //! The line an error points at, shown under the message the way cargo
 //! and rustc do, so a reader sees the offending text without opening
 //! the file.
+//!
+//! It is rendered from the text the error was made from (the library
+//! keeps the line), never read again from disk: a lock read from a git
+//! revision is shown as it is there, and a file edited meanwhile cannot
+//! put another line under the message.
 
-use std::path::Path;
-
-/// The excerpt for `line`:`column` (1-based, column in characters) of the
-/// file at `path`, or `None` when the file or the line cannot be read.
+/// The excerpt for `source`, the text of line `line`, with a caret under
+/// `column` (1-based, in characters).
 ///
 /// ```text
 ///   |
 /// 3 | api = { imgae = "acme/api:v1" }
 ///   |         ^^^^^
 /// ```
-pub fn excerpt(path: &Path, line: usize, column: usize) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    excerpt_of(&text, line, column)
-}
-
-fn excerpt_of(text: &str, line: usize, column: usize) -> Option<String> {
-    let source = text
-        .lines()
-        .nth(line.checked_sub(1)?)?
-        .trim_end_matches('\r');
+pub fn excerpt(source: &str, line: usize, column: usize) -> Option<String> {
     // A line of minified or generated text would drown the message.
     if source.chars().count() > 200 {
         return None;
@@ -69,7 +63,12 @@ fn token_width(mut chars: impl Iterator<Item = char>) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::excerpt_of;
+    use super::excerpt;
+
+    /// The excerpt of line `line` of `text`.
+    fn excerpt_of(text: &str, line: usize, column: usize) -> Option<String> {
+        excerpt(text.lines().nth(line.checked_sub(1)?)?, line, column)
+    }
 
     #[test]
     fn underlines_the_key_or_the_whole_string() {

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use images_lockfile::{LockError, ManifestError};
+use images_lockfile::{FileError, LockError, ManifestError};
 use images_resolver::{ErrorClass, ResolveError};
 
 /// Exit codes, as documented in `--help` and the README.
@@ -102,10 +102,12 @@ impl Failure {
         self
     }
 
-    /// Shows the line of `path` the failure is about, when it points into one.
-    pub fn at(mut self, path: &Path, line: Option<usize>, column: Option<usize>) -> Self {
-        if let (Some(line), Some(column)) = (line, column) {
-            self.excerpt = crate::excerpt::excerpt(path, line, column);
+    /// Shows the line of the file `err` is about, when it points into one.
+    pub fn at<K: Copy>(mut self, err: &FileError<K>) -> Self {
+        if let (Some(source), Some(line), Some(column)) =
+            (err.line_text(), err.line(), err.column())
+        {
+            self.excerpt = crate::excerpt::excerpt(source, line, column);
         }
         self
     }
@@ -127,15 +129,13 @@ impl Failure {
 
 impl From<ManifestError> for Failure {
     fn from(err: ManifestError) -> Self {
-        let (path, line, column) = (err.path().to_owned(), err.line(), err.column());
-        Failure::bad_input(err.to_string()).at(&path, line, column)
+        Failure::bad_input(err.to_string()).at(&err)
     }
 }
 
 impl From<LockError> for Failure {
     fn from(err: LockError) -> Self {
-        let (path, line, column) = (err.path().to_owned(), err.line(), err.column());
-        Failure::bad_input(err.to_string()).at(&path, line, column)
+        Failure::bad_input(err.to_string()).at(&err)
     }
 }
 

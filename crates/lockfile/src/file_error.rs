@@ -16,6 +16,10 @@ use crate::spanned_toml::line_col;
 pub struct FileError<K> {
     pub(crate) path: PathBuf,
     pub(crate) location: Option<(usize, usize)>,
+    /// The text of the line `location` points at, kept so the error can be
+    /// shown with it even when the file is not on disk (a lock read from a
+    /// git revision) or has changed since.
+    pub(crate) line_text: Option<String>,
     pub(crate) message: String,
     pub(crate) kind: K,
 }
@@ -30,9 +34,28 @@ impl<K> FileError<K> {
         message: String,
         kind: K,
     ) -> Self {
+        let location = span.map(|s| line_col(text, s.start));
+        let line_text = location.and_then(|(line, _)| {
+            let source = text.lines().nth(line.checked_sub(1)?)?;
+            Some(source.trim_end_matches('\r').to_owned())
+        });
         FileError {
             path: path.to_owned(),
-            location: span.map(|s| line_col(text, s.start)),
+            location,
+            line_text,
+            message,
+            kind,
+        }
+    }
+}
+
+impl<K> FileError<K> {
+    /// An error about `path` as a whole (it cannot be read, it is not there).
+    pub(crate) fn about(path: &Path, message: String, kind: K) -> Self {
+        FileError {
+            path: path.to_owned(),
+            location: None,
+            line_text: None,
             message,
             kind,
         }
@@ -53,6 +76,11 @@ impl<K: Copy> FileError<K> {
     /// 1-based column (in characters), when the error points into the file.
     pub fn column(&self) -> Option<usize> {
         self.location.map(|(_, column)| column)
+    }
+
+    /// The text of the line the error points at, as it was read.
+    pub fn line_text(&self) -> Option<&str> {
+        self.line_text.as_deref()
     }
 
     /// The message without the `file:line:column: ` prefix.

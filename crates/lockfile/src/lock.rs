@@ -224,12 +224,11 @@ impl Lockfile {
         match fs::read_to_string(path) {
             Ok(text) => Lockfile::parse(&text, path).map(Some),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(LockError {
-                path: path.to_owned(),
-                location: None,
-                message: format!("cannot read: {err}"),
-                kind: LockErrorKind::Io,
-            }),
+            Err(err) => Err(LockError::about(
+                path,
+                format!("cannot read: {err}"),
+                LockErrorKind::Io,
+            )),
         }
     }
 

@@ -306,12 +306,11 @@ pub type ManifestError = FileError<ManifestErrorKind>;
 impl ManifestError {
     /// The error to report when [`find_manifest`] found nothing.
     pub fn not_found(start: &Path) -> ManifestError {
-        ManifestError {
-            path: start.to_owned(),
-            location: None,
-            message: format!("no {MANIFEST_FILE} found here or in any parent directory"),
-            kind: ManifestErrorKind::NotFound,
-        }
+        ManifestError::about(
+            start,
+            format!("no {MANIFEST_FILE} found here or in any parent directory"),
+            ManifestErrorKind::NotFound,
+        )
     }
 
     fn read(path: &Path, err: &io::Error) -> ManifestError {
@@ -320,12 +319,7 @@ impl ManifestError {
         } else {
             (ManifestErrorKind::Io, err.to_string())
         };
-        ManifestError {
-            path: path.to_owned(),
-            location: None,
-            message: format!("cannot read: {reason}"),
-            kind,
-        }
+        ManifestError::about(path, format!("cannot read: {reason}"), kind)
     }
 }
 

@@ -260,7 +260,9 @@ fn diff_names_the_committed_side_when_it_is_malformed() {
     std::fs::write(project.lock_path(), EMPTY_LOCK).expect("write images.lock");
     expect_error(
         &project.images(&["diff"]),
-        "error: the old lock `HEAD:images.lock` is malformed\n  caused by: HEAD:images.lock:2:1: image `web` has no `reference`\nhint: `images.lock` is written by `images lock`; fix or regenerate it, or compare other revisions\n",
+        // The excerpt is the committed line: the working tree's lock is
+        // another file.
+        "error: the old lock `HEAD:images.lock` is malformed\n  |\n2 | [[image]]\n  | ^\n  caused by: HEAD:images.lock:2:1: image `web` has no `reference`\nhint: `images.lock` is written by `images lock`; fix or regenerate it, or compare other revisions\n",
     );
 }
 
@@ -273,7 +275,12 @@ fn diff_names_the_file_side_when_it_is_malformed() {
     run.expect_code(2);
     assert!(
         run.stderr
-            .starts_with("error: the new lock `b.lock` is malformed\n  caused by: b.lock:1:"),
+            .starts_with("error: the new lock `b.lock` is malformed\n  |\n1 | not toml [\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("\n  caused by: b.lock:1:"),
         "{}",
         run.stderr
     );

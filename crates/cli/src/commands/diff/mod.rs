@@ -143,6 +143,7 @@ impl Sides {
             None => Lockfile::default(),
             Some(text) => Lockfile::parse(&text, Path::new(&label)).map_err(|e| {
                 Failure::bad_input(format!("the {which} lock `{label}` is malformed"))
+                    .at(&e)
                     .with_cause(e.to_string())
                     .with_hint(format!(
                         "`{LOCK_FILE}` is written by `images lock`; fix or regenerate it, or compare other revisions"

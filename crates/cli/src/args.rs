@@ -44,9 +44,6 @@ pub struct Global {
     /// Path to images.toml (default: found by walking up from the current directory)
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest: Option<PathBuf>,
-    /// Output format for what the command reports
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
     /// Print only errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -64,17 +61,55 @@ pub struct Global {
     pub timeout: u64,
 }
 
-/// How a command prints its report.
+/// How `lock`, `list`, `add`, `remove`, `init` and `outdated` print their
+/// report. Each command's `--format` names only the formats it has, so
+/// clap refuses any other before the command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum ReportFormat {
+    /// For people
+    Text,
+    /// A stable JSON document on stdout
+    Json,
+}
+
+/// How `images verify` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
     /// For people
     Text,
     /// A stable JSON document on stdout
     Json,
     /// GitHub Actions workflow commands (`::error file=…,line=…::…`) on stdout
     Github,
-    /// Markdown for a pull-request comment (`diff` only)
+}
+
+/// How `images pin` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PinFormat {
+    /// For people
+    Text,
+    /// A stable JSON document on stdout
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`) on stdout, with --check
+    Github,
+}
+
+/// How `images diff` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// For people
+    Text,
+    /// A stable JSON document on stdout
+    Json,
+    /// Markdown for a pull-request comment
     Markdown,
+}
+
+/// What `images completions` prints: the script, which has no other form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionsFormat {
+    /// The completion script
+    Text,
 }
 
 /// Colour on the terminal.
@@ -103,10 +138,10 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  images verify\n  images verify --format json\n  images verify --format github   # annotations on the images.lock line in GitHub Actions"
     )]
-    Verify,
+    Verify(VerifyArgs),
     /// List declared images with their locked digest and status (offline)
     #[command(after_help = "Examples:\n  images list\n  images list --format json")]
-    List,
+    List(ListArgs),
     /// Show what changed between two locks: working tree against HEAD, two revisions or two files
     #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
@@ -155,6 +190,9 @@ pub struct InitArgs {
     /// Files or directories to read (default: the usual files under the current directory)
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// Flags of `images outdated`.
@@ -163,6 +201,9 @@ pub struct OutdatedArgs {
     /// Exit 1 when an entry's locked tag is older than the newest it allows
     #[arg(long)]
     pub exit_code: bool,
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 const PIN_HELP: &str = "\
@@ -204,6 +245,9 @@ pub struct PinArgs {
     /// Write nothing; print the unified diff of what `pin` would change
     #[arg(long, conflicts_with = "discover")]
     pub diff: bool,
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = PinFormat::Text)]
+    pub format: PinFormat,
 }
 
 const DIFF_HELP: &str = "\
@@ -234,6 +278,9 @@ pub struct DiffArgs {
     /// Print one lock in a stable line-oriented form, for git's `diff.images.textconv`
     #[arg(long, value_name = "FILE", conflicts_with_all = ["old", "new"])]
     pub textconv: Option<PathBuf>,
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
 }
 
 /// Flags of `images lock`.
@@ -245,6 +292,9 @@ pub struct LockArgs {
     /// Fail without writing if images.lock would change, showing the diff it refused to write
     #[arg(long)]
     pub locked: bool,
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// Arguments of `images add`.
@@ -269,6 +319,9 @@ pub struct AddArgs {
     /// is the version (default `^v?(\d+\.\d+\.\d+)$`)
     #[arg(long, value_name = "REGEX", requires = "version")]
     pub tags: Option<String>,
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// Arguments of `images remove`.
@@ -276,6 +329,9 @@ pub struct AddArgs {
 pub struct RemoveArgs {
     /// Name of the entry in `[images]`
     pub name: String,
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// Arguments of `images completions`.
@@ -284,4 +340,42 @@ pub struct CompletionsArgs {
     /// The shell to write a completion script for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = CompletionsFormat::Text)]
+    pub format: CompletionsFormat,
+}
+
+/// Flags of `images verify`.
+#[derive(Debug, ClapArgs)]
+pub struct VerifyArgs {
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    pub format: VerifyFormat,
+}
+
+/// Flags of `images list`.
+#[derive(Debug, ClapArgs)]
+pub struct ListArgs {
+    /// Output format for what the command reports
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+impl Command {
+    /// Whether the command prints its report as one JSON document
+    /// (`--format json`).
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Init(InitArgs { format, .. })
+            | Command::Lock(LockArgs { format, .. })
+            | Command::List(ListArgs { format })
+            | Command::Add(AddArgs { format, .. })
+            | Command::Remove(RemoveArgs { format, .. })
+            | Command::Outdated(OutdatedArgs { format, .. }) => *format == ReportFormat::Json,
+            Command::Verify(args) => args.format == VerifyFormat::Json,
+            Command::Diff(args) => args.format == DiffFormat::Json,
+            Command::Pin(args) => args.format == PinFormat::Json,
+            Command::Completions(_) => false,
+        }
+    }
 }

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::args::{ColorChoice, Format};
+use crate::args::ColorChoice;
 
 static COLOR_STDERR: OnceLock<bool> = OnceLock::new();
 static COLOR_STDOUT: OnceLock<bool> = OnceLock::new();
@@ -162,10 +162,12 @@ pub fn stdout_error() -> Option<&'static str> {
     STDOUT_ERROR.get().map(String::as_str)
 }
 
-/// Decides what each command prints, from the global flags.
+/// Decides what each command prints, from its flags. A command with
+/// formats beyond text and JSON matches on its own `--format` for them.
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
-    pub format: Format,
+    /// `--format json`: the report is one JSON document on stdout.
+    pub json: bool,
     pub quiet: bool,
 }
 
@@ -201,6 +203,6 @@ impl Printer {
 
     /// Whether the report is JSON.
     pub fn is_json(&self) -> bool {
-        self.format == Format::Json
+        self.json
     }
 }

@@ -17,7 +17,7 @@ use images_lockfile::{
 use serde::Serialize;
 
 use super::lock::{LockOutcome, LockReport};
-use crate::args::{AddArgs, Global, LockArgs};
+use crate::args::{AddArgs, Global, LockArgs, ReportFormat};
 use crate::exit::{Exit, Failure};
 use crate::manifest_file::{rollback, write};
 use crate::output::Printer;
@@ -161,6 +161,8 @@ pub(super) fn lock_written(
     let lock_args = LockArgs {
         update: None,
         locked: false,
+        // Unused: the caller prints the report.
+        format: ReportFormat::Text,
     };
     super::lock::lock_project(global, &project, &lock_args, printer)
 }

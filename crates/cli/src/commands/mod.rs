@@ -11,7 +11,7 @@ mod pin;
 mod remove;
 mod verify;
 
-use crate::args::{Args, Command, Format};
+use crate::args::{Args, Command};
 use crate::exit::{Exit, Failure};
 use crate::output::{init_color, Printer};
 
@@ -26,16 +26,15 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         crate::interrupt::catch_signals();
     }
     init_color(args.global.color);
-    check_format(&args)?;
     let printer = Printer {
-        format: args.global.format,
+        json: args.command.json(),
         quiet: args.global.quiet,
     };
     match &args.command {
         Command::Init(init_args) => init::run(&args.global, init_args, printer),
         Command::Lock(lock_args) => lock::run(&args.global, lock_args, printer),
-        Command::Verify => verify::run(&args.global, printer),
-        Command::List => list::run(&args.global, printer),
+        Command::Verify(verify_args) => verify::run(&args.global, verify_args, printer),
+        Command::List(_) => list::run(&args.global, printer),
         Command::Diff(diff_args) => diff::run(&args.global, diff_args, printer),
         Command::Add(add_args) => add::run(&args.global, add_args, printer),
         Command::Remove(remove_args) => remove::run(&args.global, remove_args, printer),
@@ -43,37 +42,6 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         Command::Pin(pin_args) => pin::run(&args.global, pin_args, printer),
         Command::Outdated(outdated_args) => outdated::run(&args.global, outdated_args, printer),
     }
-}
-
-/// Refuses a `--format` a command has no output for, rather than quietly
-/// printing something else.
-fn check_format(args: &Args) -> Result<(), Failure> {
-    use Format::{Github, Json, Markdown, Text};
-    let (verb, supported): (&str, &[Format]) = match &args.command {
-        Command::Diff(_) => ("diff", &[Text, Json, Markdown]),
-        Command::Verify => ("verify", &[Text, Json, Github]),
-        Command::Init(_) => ("init", &[Text, Json]),
-        Command::Lock(_) => ("lock", &[Text, Json]),
-        Command::List => ("list", &[Text, Json]),
-        Command::Add(_) => ("add", &[Text, Json]),
-        Command::Remove(_) => ("remove", &[Text, Json]),
-        Command::Completions(_) => ("completions", &[Text]),
-        Command::Pin(_) => ("pin", &[Text, Json, Github]),
-        Command::Outdated(_) => ("outdated", &[Text, Json]),
-    };
-    let format = args.global.format;
-    if supported.contains(&format) {
-        return Ok(());
-    }
-    let name = |f: &Format| {
-        clap::ValueEnum::to_possible_value(f).map_or_else(String::new, |v| v.get_name().to_owned())
-    };
-    let names: Vec<String> = supported.iter().map(name).collect();
-    Err(Failure::bad_input(format!(
-        "`images {verb}` does not support `--format {}`",
-        name(&format)
-    ))
-    .with_hint(format!("use one of: {}", names.join(", "))))
 }
 
 /// A runtime for the commands that talk to registries.

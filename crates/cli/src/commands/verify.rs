@@ -8,7 +8,7 @@ use images_resolver::signature::TrustedKey;
 use images_resolver::{check_signers, Finding, Resolver, SignerCheck};
 use serde_json::{json, Value};
 
-use crate::args::{Format, Global};
+use crate::args::{Global, VerifyArgs, VerifyFormat};
 use crate::exit::{exit_for, Exit, Failure};
 use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{green, red, write_stdout, yellow, Printer};
@@ -94,7 +94,7 @@ impl Report {
     }
 }
 
-pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
+pub fn run(global: &Global, args: &VerifyArgs, printer: Printer) -> Result<Exit, Failure> {
     let project = Project::load(global)?;
     let lock = project.load_lock()?.ok_or_else(|| {
         Failure::bad_input(format!(
@@ -191,13 +191,13 @@ pub fn run(global: &Global, printer: Printer) -> Result<Exit, Failure> {
     // another registry was down at the same time.
     let exit = Exit::of(reports.iter().map(Report::exit));
 
-    match printer.format {
-        Format::Json => printer.json(&json_report(&reports, exit)),
-        Format::Github => {
+    match args.format {
+        VerifyFormat::Json => printer.json(&json_report(&reports, exit)),
+        VerifyFormat::Github => {
             print_github(&reports, &project);
             print_summary(&reports, printer, failures, unchecked);
         }
-        _ => print_human(&reports, printer, failures, unchecked),
+        VerifyFormat::Text => print_human(&reports, printer, failures, unchecked),
     }
     Ok(exit)
 }

@@ -347,6 +347,6 @@ fn commands_without_markdown_output_reject_it() {
     let project = Project::new("[images]\n");
     expect_error(
         &project.images(&["list", "--format", "markdown"]),
-        "error: `images list` does not support `--format markdown`\nhint: use one of: text, json\n",
+        "error: invalid value 'markdown' for '--format <FORMAT>'\n  [possible values: text, json]\n\nFor more information, try '--help'.\n",
     );
 }

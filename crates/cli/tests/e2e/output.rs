@@ -201,6 +201,67 @@ fn completions_bash_mentions_every_command() {
         .expect_code(2);
 }
 
+/// The formats `--help` of `images COMMAND` lists for `--format`.
+fn formats_in_help(help: &str) -> Vec<String> {
+    let Some(at) = help.find("--format <FORMAT>") else {
+        return Vec::new();
+    };
+    let Some(values) = help[at..].find("Possible values:") else {
+        return Vec::new();
+    };
+    help[at + values..]
+        .lines()
+        .skip(1)
+        .map_while(|line| line.trim().strip_prefix("- "))
+        .filter_map(|item| item.split(':').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Each command's `--format` has only the formats the command prints:
+/// clap refuses any other (exit 2, naming those there are) before the
+/// command runs, and `--help` lists the same.
+#[test]
+fn each_command_offers_only_its_formats() {
+    let project = Project::new("[images]\n");
+    let cases: &[(&[&str], &str, &[&str])] = &[
+        (&["verify"], "markdown", &["text", "json", "github"]),
+        (&["pin", "--check"], "markdown", &["text", "json", "github"]),
+        (&["diff"], "github", &["text", "json", "markdown"]),
+        (&["lock"], "github", &["text", "json"]),
+        (&["list"], "markdown", &["text", "json"]),
+        (&["add", "web", "nginx:1.27"], "github", &["text", "json"]),
+        (&["remove", "web"], "markdown", &["text", "json"]),
+        (&["init"], "github", &["text", "json"]),
+        (&["outdated"], "markdown", &["text", "json"]),
+        (&["completions", "bash"], "json", &["text"]),
+    ];
+    for (args, refused, offered) in cases {
+        let run = project.images(&[args, &["--format", refused][..]].concat());
+        run.expect_code(2);
+        assert_eq!(run.stdout, "", "{args:?} --format {refused}");
+        for needle in [
+            format!("error: invalid value '{refused}' for '--format <FORMAT>'"),
+            format!("[possible values: {}]", offered.join(", ")),
+        ] {
+            assert!(
+                run.stderr.contains(&needle),
+                "{args:?} --format {refused}: no `{needle}` in:\n{}",
+                run.stderr
+            );
+        }
+        let help = project.images(&[args[0], "--help"]);
+        help.expect_code(0);
+        assert_eq!(formats_in_help(&help.stdout), *offered, "{}", help.stdout);
+    }
+    // Refused before anything ran: not even `init` or `lock` wrote a file.
+    assert!(!project.lock_path().exists());
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("images.toml")).expect("read images.toml"),
+        "[images]\n"
+    );
+}
+
 #[test]
 fn help_lists_examples_and_exit_codes() {
     let project = Project::new("[images]\n");

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use images_lockfile::{diff, Lockfile, LOCK_FILE};
 
-use crate::args::{DiffArgs, Format, Global};
+use crate::args::{DiffArgs, DiffFormat, Global};
 use crate::exit::{Exit, Failure};
 use crate::git::{GitError, Repo};
 use crate::output::{write_stderr, write_stdout, Printer};
@@ -25,10 +25,10 @@ pub fn run(global: &Global, args: &DiffArgs, printer: Printer) -> Result<Exit, F
     let shown = Shown {
         hex_len: (!args.full).then(|| changes.short_digest_len()),
     };
-    match printer.format {
-        Format::Json => printer.json(&json_report(&changes)),
-        Format::Markdown => write_stdout(&markdown(&changes, &old.label, &new.label, shown)),
-        _ => write_stdout(&text(&changes, &old.label, &new.label, shown)),
+    match args.format {
+        DiffFormat::Json => printer.json(&json_report(&changes)),
+        DiffFormat::Markdown => write_stdout(&markdown(&changes, &old.label, &new.label, shown)),
+        DiffFormat::Text => write_stdout(&text(&changes, &old.label, &new.label, shown)),
     }
     // A difference is the answer, not a failure: CI that wants to gate on
     // lock changes has `images lock --locked` and `images verify`.

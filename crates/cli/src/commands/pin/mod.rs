@@ -227,7 +227,7 @@ pub fn run(global: &Global, args: &PinArgs, printer: Printer) -> Result<Exit, Fa
         return Ok(report.discover(&project.manifest.images, printer));
     }
     if args.check {
-        Ok(report.check(printer))
+        Ok(report.check(args.format, printer))
     } else {
         Ok(report.pin(printer))
     }

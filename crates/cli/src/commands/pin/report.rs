@@ -9,7 +9,7 @@ use images_lockfile::{Digest, EntryStatus, ImageSpec, Reference, LOCK_FILE, MANI
 use serde_json::{json, Value};
 
 use super::{Problem, Record, State};
-use crate::args::Format;
+use crate::args::PinFormat;
 use crate::exit::Exit;
 use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{write_stdout, Printer};
@@ -343,7 +343,7 @@ impl Report {
         exit
     }
 
-    pub(super) fn check(&self, printer: Printer) -> Exit {
+    pub(super) fn check(&self, format: PinFormat, printer: Printer) -> Exit {
         let drift = self.records.iter().any(|r| r.state.fails_check());
         let exit = self
             .exit_for_problems()
@@ -353,9 +353,9 @@ impl Report {
             .iter()
             .filter(|r| r.state.fails_check() || matches!(r.state, State::Ambiguous(_)))
             .collect();
-        match printer.format {
-            Format::Json => printer.json(&self.json(exit)),
-            Format::Github => {
+        match format {
+            PinFormat::Json => printer.json(&self.json(exit)),
+            PinFormat::Github => {
                 let mut out = String::new();
                 for r in &failing {
                     out.push_str(&format!(
@@ -379,7 +379,7 @@ impl Report {
                 }
                 write_stdout(&out);
             }
-            _ => {
+            PinFormat::Text => {
                 self.print_problems(printer);
                 self.print_skipped(printer);
                 let mut out = String::new();

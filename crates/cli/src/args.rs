@@ -81,6 +81,8 @@ pub enum VerifyFormat {
     Json,
     /// GitHub Actions workflow commands (`::error file=…,line=…::…`) on stdout
     Github,
+    /// A SARIF 2.1.0 log on stdout, for code scanning (each finding at its images.lock line)
+    Sarif,
 }
 
 /// How `images pin` prints its report.
@@ -92,6 +94,8 @@ pub enum PinFormat {
     Json,
     /// GitHub Actions workflow commands (`::error file=…,line=…::…`) on stdout, with --check
     Github,
+    /// A SARIF 2.1.0 log on stdout, for code scanning (needs --check)
+    Sarif,
 }
 
 /// How `images diff` prints its report.
@@ -136,7 +140,7 @@ pub enum Command {
     Lock(LockArgs),
     /// Check that every tag still points at its locked digest (the CI gate)
     #[command(
-        after_help = "Examples:\n  images verify\n  images verify --format json\n  images verify --format github   # annotations on the images.lock line in GitHub Actions"
+        after_help = "Examples:\n  images verify\n  images verify --format json\n  images verify --format github   # annotations on the images.lock line in GitHub Actions\n  images verify --format sarif > images.sarif   # for code scanning (upload-sarif)"
     )]
     Verify(VerifyArgs),
     /// List declared images with their locked digest and status (offline)
@@ -212,6 +216,7 @@ Examples:
   images pin Dockerfile deploy/        only these files and directories
   images pin --check                   CI: exit 1 listing file:line of each reference not pinned
   images pin --check --format github   the same, as GitHub Actions annotations
+  images pin --check --format sarif    the same, as a SARIF 2.1.0 log for code scanning
   images pin --discover                images.toml lines for references it does not declare
   images pin --check --diff            CI: also print the unified diff `images pin` would apply
 
@@ -246,7 +251,8 @@ pub struct PinArgs {
     #[arg(long, conflicts_with = "discover")]
     pub diff: bool,
     /// Output format for what the command reports
-    #[arg(long, value_enum, default_value_t = PinFormat::Text)]
+    // SARIF holds findings, which only `--check` has.
+    #[arg(long, value_enum, default_value_t = PinFormat::Text, requires_if("sarif", "check"))]
     pub format: PinFormat,
 }
 

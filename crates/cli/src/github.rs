@@ -65,7 +65,7 @@ pub fn escape_property(text: &str) -> String {
 /// `path` as an annotation names it: relative to the root of the git
 /// repository that holds it, else relative to `cwd`, else as given.
 pub fn annotation_path(path: &Path, cwd: &Path) -> String {
-    let absolute = normalize(&cwd.join(path));
+    let absolute = absolute(path, cwd);
     let base = repository_root(&absolute).unwrap_or_else(|| normalize(cwd));
     let shown = absolute
         .strip_prefix(&base)
@@ -75,6 +75,20 @@ pub fn annotation_path(path: &Path, cwd: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// `path` read from `cwd`, absolute and without `.` or `..`.
+pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
+    normalize(&cwd.join(path))
+}
+
+/// The directory paths are named relative to: the root of the git
+/// repository that holds `cwd`, else `cwd` itself, as [`annotation_path`]
+/// falls back to it.
+pub fn repository_base(cwd: &Path) -> PathBuf {
+    let cwd = normalize(cwd);
+    // `repository_root` looks above a file; `cwd` may be the root itself.
+    repository_root(&cwd.join(".git")).unwrap_or(cwd)
 }
 
 /// The nearest ancestor of `path` with a `.git` entry (a directory, or a

@@ -14,6 +14,7 @@ mod pin;
 mod progress;
 mod project;
 mod project_lock;
+mod sarif;
 mod text_diff;
 mod untrusted;
 

@@ -191,10 +191,10 @@ impl Printer {
         write_stderr(&format!("{} {text}\n", label_error()));
     }
 
-    /// The command's report as JSON on stdout (with `--format json`).
-    /// Prints a JSON document (docs/json.md), keys sorted at every level
-    /// whatever the order of the struct's fields, so a document's text is
-    /// stable across releases that add a field.
+    /// The command's report as JSON on stdout (with `--format json`, or a
+    /// SARIF log): a JSON document (docs/json.md), keys sorted at every
+    /// level whatever the order of the struct's fields, so a document's
+    /// text is stable across releases that add a field.
     pub fn json(&self, document: &impl serde::Serialize) {
         let sorted = serde_json::to_value(document).unwrap_or(serde_json::Value::Null);
         let text = serde_json::to_string_pretty(&sorted).unwrap_or_else(|_| "null".to_string());

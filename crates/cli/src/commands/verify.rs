@@ -14,6 +14,7 @@ use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{green, red, write_stdout, yellow, Printer};
 use crate::progress::Progress;
 use crate::project::Project;
+use crate::sarif::{self, Level as SarifLevel, Rule};
 use crate::untrusted::escape;
 
 /// One line of the report.
@@ -197,77 +198,205 @@ pub fn run(global: &Global, args: &VerifyArgs, printer: Printer) -> Result<Exit,
             print_github(&reports, &project);
             print_summary(&reports, printer, failures, unchecked);
         }
+        VerifyFormat::Sarif => {
+            printer.json(&sarif_log(&reports, &project)?);
+            print_summary(&reports, printer, failures, unchecked);
+        }
         VerifyFormat::Text => print_human(&reports, printer, failures, unchecked),
     }
     Ok(exit)
 }
 
-/// One workflow command per failing, warning or unchecked entry, pointing
-/// at the entry's `digest` line in images.lock, or at its line in
-/// images.toml when the lock has not caught up with it.
+/// What a finding says where people look at it (an annotation, a SARIF
+/// result): how loud it is, its rule, a title and the message.
+struct Notice {
+    level: Level,
+    /// The SARIF rule id: the entry's JSON `status`, except a move to a
+    /// digest the required signers did not sign.
+    rule: &'static str,
+    title: String,
+    message: String,
+}
+
+/// The notice of a failing, warning or unchecked entry; `None` when it is ok.
+fn notice(r: &Report) -> Option<Notice> {
+    let (level, rule, title, message) = match &r.outcome {
+        Outcome::Ok => return None,
+        Outcome::Drift(f) => {
+            let level = if r.is_failure() {
+                Level::Error
+            } else {
+                Level::Warning
+            };
+            let title = if r.is_failure() {
+                f.kind.describe().to_string()
+            } else {
+                format!("{} (mutable)", f.kind.describe())
+            };
+            let mut message = format!(
+                "{} ({}): locked {}, now {}",
+                r.name,
+                r.reference,
+                r.locked.as_deref().unwrap_or("-"),
+                r.current.as_deref().unwrap_or("-")
+            );
+            if let Some(detail) = &f.detail {
+                message.push('\n');
+                message.push_str(detail);
+            }
+            let rule = match r.signed {
+                Some(false) => UNSIGNED_MOVE,
+                _ => f.kind.as_str(),
+            };
+            (level, rule, title, message)
+        }
+        Outcome::OutOfDate(why) => (
+            Level::Error,
+            "lock-out-of-date",
+            "lock out of date".to_string(),
+            format!("{} ({}): {why}; run `images lock`", r.name, r.reference),
+        ),
+        Outcome::SignatureGone(why) => (
+            Level::Error,
+            "signature-gone",
+            "signature gone".to_string(),
+            format!("{} ({}): {why}", r.name, r.reference),
+        ),
+        Outcome::Unchecked(_, e) => (
+            Level::Warning,
+            "unchecked",
+            "could not check".to_string(),
+            format!("{} ({}): {e}", r.name, r.reference),
+        ),
+    };
+    Some(Notice {
+        level,
+        rule,
+        title,
+        message,
+    })
+}
+
+/// Where a finding points: the entry's `digest` line in images.lock, or
+/// its line in images.toml when the lock has not caught up with it.
+fn place<'p>(
+    r: &Report,
+    project: &'p Project,
+    lock_lines: &BTreeMap<String, usize>,
+) -> (&'p Path, Option<usize>) {
+    match r.at {
+        Source::Manifest(line) => (&project.manifest.path, Some(line)),
+        Source::Lock => (&project.lock_path, lock_lines.get(&r.name).copied()),
+    }
+}
+
+/// One workflow command per failing, warning or unchecked entry.
 fn print_github(reports: &[Report], project: &Project) {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let manifest_file = annotation_path(&project.manifest.path, &cwd);
-    let lock_file = annotation_path(&project.lock_path, &cwd);
     let lock_lines = lock_lines(&project.lock_path);
     let mut out = String::new();
     for r in reports {
-        let (level, title, message) = match &r.outcome {
-            Outcome::Ok => continue,
-            Outcome::Drift(f) => {
-                let level = if r.is_failure() {
-                    Level::Error
-                } else {
-                    Level::Warning
-                };
-                let title = if r.is_failure() {
-                    f.kind.describe().to_string()
-                } else {
-                    format!("{} (mutable)", f.kind.describe())
-                };
-                let mut message = format!(
-                    "{} ({}): locked {}, now {}",
-                    r.name,
-                    r.reference,
-                    r.locked.as_deref().unwrap_or("-"),
-                    r.current.as_deref().unwrap_or("-")
-                );
-                if let Some(detail) = &f.detail {
-                    message.push('\n');
-                    message.push_str(detail);
-                }
-                (level, title, message)
-            }
-            Outcome::OutOfDate(why) => (
-                Level::Error,
-                "lock out of date".to_string(),
-                format!("{} ({}): {why}; run `images lock`", r.name, r.reference),
-            ),
-            Outcome::SignatureGone(why) => (
-                Level::Error,
-                "signature gone".to_string(),
-                format!("{} ({}): {why}", r.name, r.reference),
-            ),
-            Outcome::Unchecked(_, e) => (
-                Level::Warning,
-                "could not check".to_string(),
-                format!("{} ({}): {e}", r.name, r.reference),
-            ),
+        let Some(notice) = notice(r) else {
+            continue;
         };
-        let (file, line) = match r.at {
-            Source::Manifest(line) => (manifest_file.clone(), Some(line)),
-            Source::Lock => (lock_file.clone(), lock_lines.get(&r.name).copied()),
-        };
+        let (file, line) = place(r, project, &lock_lines);
         let annotation = Annotation {
-            level,
-            file,
+            level: notice.level,
+            file: annotation_path(file, &cwd),
             line,
-            title: format!("images verify: {title}"),
-            message,
+            title: format!("images verify: {}", notice.title),
+            message: notice.message,
         };
         out.push_str(&format!("{annotation}\n"));
     }
     write_stdout(&out);
+}
+
+/// The SARIF rule of a tag that moved to a digest its signers did not sign.
+const UNSIGNED_MOVE: &str = "tag-moved-unsigned";
+
+/// The kinds of finding `verify` reports in SARIF: the `status` values of
+/// its JSON report (but `ok`), and [`UNSIGNED_MOVE`].
+const RULES: &[Rule] = &[
+    Rule {
+        id: "tag-moved",
+        name: "TagMoved",
+        short: "The tag names another digest than images.lock records",
+        full: "The tag was pushed over since it was locked: it now names another digest, and the locked one still exists. A warning for an entry marked `mutable`. Review the new digest, then `images lock --update NAME`.",
+        level: SarifLevel::Error,
+    },
+    Rule {
+        id: UNSIGNED_MOVE,
+        name: "TagMovedUnsigned",
+        short: "The tag moved to a digest a required signer did not sign",
+        full: "The tag names another digest than images.lock records, and that digest lacks a valid signature by a signer the entry requires (`signed-by`, or a signer's `images`). An error even for a `mutable` entry: whoever pushed it does not hold the signer's key.",
+        level: SarifLevel::Error,
+    },
+    Rule {
+        id: "tag-gone",
+        name: "TagGone",
+        short: "The tag no longer exists",
+        full: "The registry no longer has the tag images.lock was made from.",
+        level: SarifLevel::Error,
+    },
+    Rule {
+        id: "locked-digest-gone",
+        name: "LockedDigestGone",
+        short: "The locked digest no longer exists",
+        full: "The registry no longer serves the digest images.lock records: a deployment pinned to it cannot pull it.",
+        level: SarifLevel::Error,
+    },
+    Rule {
+        id: "tampered",
+        name: "Tampered",
+        short: "The registry's answer does not hash to the digest it names",
+        full: "A manifest body does not hash to the digest asked for, or to the one the registry's own header names: something between the registry and this run, or the registry itself, lies. A security finding, never only a warning.",
+        level: SarifLevel::Error,
+    },
+    Rule {
+        id: "signature-gone",
+        name: "SignatureGone",
+        short: "The signature images.lock recorded is gone",
+        full: "The signature artifact recorded when the entry was locked no longer exists, and no other valid signature by the required signer is left on the locked digest.",
+        level: SarifLevel::Error,
+    },
+    Rule {
+        id: "lock-out-of-date",
+        name: "LockOutOfDate",
+        short: "images.lock does not match images.toml",
+        full: "The entry is declared but not locked, images.toml changed since it was locked, or the lock has an entry images.toml no longer declares. Run `images lock` and commit images.lock.",
+        level: SarifLevel::Error,
+    },
+    Rule {
+        id: "unchecked",
+        name: "Unchecked",
+        short: "The entry could not be checked",
+        full: "The registry could not be asked (network, TLS, authentication, a rate limit, an error status) or its answer cannot be used, or the image is one `images` cannot check (it does not exist, schema 1, a platform it lacks). Nothing is known about the tag: fix or retry, do not ignore it.",
+        level: SarifLevel::Warning,
+    },
+];
+
+/// The findings as a SARIF log, located as the annotations are.
+fn sarif_log(reports: &[Report], project: &Project) -> Result<sarif::Log, Failure> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::bad_input(format!("cannot read the current directory: {e}")))?;
+    let lock_lines = lock_lines(&project.lock_path);
+    let mut log = sarif::Report::new(RULES, &cwd);
+    for r in reports {
+        let Some(notice) = notice(r) else {
+            continue;
+        };
+        let (file, line) = place(r, project, &lock_lines);
+        log.push(
+            notice.rule,
+            notice.level.into(),
+            &notice.message,
+            file,
+            line,
+            None,
+        );
+    }
+    Ok(log.into_log())
 }
 
 /// Line of each entry in the lock file; empty when it cannot be read again

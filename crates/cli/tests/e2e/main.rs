@@ -26,6 +26,7 @@ mod pin_walk;
 mod registry_text;
 mod repository;
 mod requests;
+mod sarif;
 mod signatures;
 mod snapshot;
 mod support;

@@ -225,8 +225,16 @@ fn formats_in_help(help: &str) -> Vec<String> {
 fn each_command_offers_only_its_formats() {
     let project = Project::new("[images]\n");
     let cases: &[(&[&str], &str, &[&str])] = &[
-        (&["verify"], "markdown", &["text", "json", "github"]),
-        (&["pin", "--check"], "markdown", &["text", "json", "github"]),
+        (
+            &["verify"],
+            "markdown",
+            &["text", "json", "github", "sarif"],
+        ),
+        (
+            &["pin", "--check"],
+            "markdown",
+            &["text", "json", "github", "sarif"],
+        ),
         (&["diff"], "github", &["text", "json", "markdown"]),
         (&["lock"], "github", &["text", "json"]),
         (&["list"], "markdown", &["text", "json"]),

@@ -62,7 +62,7 @@ fn moved_behind(message: &str) -> (Registry, FaultProxy, Project) {
 #[test]
 fn a_registry_error_message_cannot_forge_output_in_any_format() {
     let (_reg, _proxy, project) = moved_behind(HOSTILE);
-    for format in ["text", "json", "github"] {
+    for format in ["text", "json", "github", "sarif"] {
         let run = project.images(&["verify", "--format", format]);
         run.expect_code(3);
         assert_inert(&run, &format!("verify --format {format}"));
@@ -94,6 +94,7 @@ fn a_huge_registry_error_message_is_cut_short() {
         &["verify"][..],
         &["verify", "--format", "json"],
         &["verify", "--format", "github"],
+        &["verify", "--format", "sarif"],
         &["lock", "--update"],
     ] {
         let run = project.images(args);

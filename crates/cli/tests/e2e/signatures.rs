@@ -10,6 +10,7 @@ use images_testkit::signing::{
 };
 use images_testkit::{Fixture, Kind, Registry};
 
+use crate::sarif::sarif_of;
 use crate::support::Project;
 
 struct Scene {
@@ -295,6 +296,8 @@ fn verify_tells_a_signed_move_from_an_unsigned_one() {
     );
     let json = project.images(&["verify", "--format", "json"]);
     assert_eq!(json.json()["images"][0]["signed"], true);
+    let (rule, level) = first_result(&project, 0);
+    assert_eq!((rule.as_str(), level.as_str()), ("tag-moved", "warning"));
 
     // An attacker pushes over it without the key: fails even when mutable.
     let evil = s
@@ -313,6 +316,21 @@ fn verify_tells_a_signed_move_from_an_unsigned_one() {
     json.expect_code(1);
     assert_eq!(json.json()["images"][0]["signed"], false);
     assert_eq!(json.json()["images"][0]["current"], evil);
+    let (rule, level) = first_result(&project, 1);
+    assert_eq!(
+        (rule.as_str(), level.as_str()),
+        ("tag-moved-unsigned", "error")
+    );
+}
+
+/// The rule and level of the first result `verify --format sarif` reports,
+/// exiting with `code`.
+#[track_caller]
+fn first_result(project: &Project, code: i32) -> (String, String) {
+    let log = sarif_of(project, &["verify"], code);
+    let result = &log["runs"][0]["results"][0];
+    let field = |key: &str| result[key].as_str().unwrap_or_default().to_owned();
+    (field("ruleId"), field("level"))
 }
 
 #[test]
@@ -331,6 +349,8 @@ fn verify_reports_a_recorded_signature_that_disappeared() {
         "{}",
         run.stdout
     );
+    let (rule, level) = first_result(&project, 1);
+    assert_eq!((rule.as_str(), level.as_str()), ("signature-gone", "error"));
     // Signed again (a new artifact): verify finds the new one valid.
     sign_legacy(&s.reg.addr(), "acme/app", &s.v1, &[&s.acme]).expect("sign");
     project.images(&["verify"]).expect_code(0);

@@ -18,6 +18,7 @@ use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::pin::{files, scan, splice, FileKind, Found, Target};
 use crate::project::Project;
+use crate::sarif::column_at;
 use report::Report;
 
 /// What one reference in a file amounts to.
@@ -75,6 +76,8 @@ impl State {
 struct Record {
     file: PathBuf,
     line: usize,
+    /// 1-based column, in characters, where the reference's text starts.
+    column: Option<usize>,
     /// As written in the file.
     image: String,
     /// The images.toml entry it belongs to.
@@ -317,11 +320,15 @@ fn read_files(
         let mut file_records: Vec<Record> = found
             .found
             .iter()
-            .map(|f| judge(&path, f, entries))
+            .map(|f| Record {
+                column: column_at(&text, f.span.start),
+                ..judge(&path, f, entries)
+            })
             .collect();
         file_records.extend(found.left_alone.into_iter().map(|l| Record {
             file: path.clone(),
             line: l.line,
+            column: None,
             image: l.text,
             name: None,
             reference: None,
@@ -456,6 +463,7 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
     let mut record = Record {
         file: path.to_path_buf(),
         line: found.line,
+        column: None,
         image: found.image.clone(),
         name: None,
         reference: None,

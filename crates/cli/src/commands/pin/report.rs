@@ -11,10 +11,11 @@ use serde_json::{json, Value};
 use super::{Problem, Record, State};
 use crate::args::PinFormat;
 use crate::exit::Exit;
-use crate::github::{annotation_path, Annotation, Level};
+use crate::github::{annotation_path, Annotation};
 use crate::output::{write_stdout, Printer};
 use crate::pin::discover;
 use crate::pin::files::Skip;
+use crate::sarif::{self, Level, Rule};
 use crate::text_diff::unified;
 
 /// An image images.toml lacks: the entry to add and where it was found.
@@ -379,6 +380,7 @@ impl Report {
                 }
                 write_stdout(&out);
             }
+            PinFormat::Sarif => printer.json(&self.sarif_log(&failing)),
             PinFormat::Text => {
                 self.print_problems(printer);
                 self.print_skipped(printer);
@@ -417,6 +419,53 @@ impl Report {
         exit
     }
 
+    /// `--check`'s findings as a SARIF log: each reference that fails it
+    /// at its file, line and column (with, under `--diff`, the bytes `pin`
+    /// would write as the fix), each file that could not be read, each
+    /// reference left alone (warnings) and each template skipped (notes).
+    fn sarif_log(&self, failing: &[&Record]) -> sarif::Log {
+        let mut log = sarif::Report::new(RULES, &self.cwd);
+        for r in failing {
+            let result = log.push(
+                r.state.as_str(),
+                Level::Error,
+                &Self::describe(r),
+                &r.file,
+                Some(r.line),
+                r.column,
+            );
+            if let (true, Some((span, text))) = (self.diff, &r.edit) {
+                let description = format!("`images pin` writes `{text}` here");
+                result.fix(&description, span, text);
+            }
+        }
+        for p in &self.problems {
+            let message = format!("`{}` {}", self.show(&p.file), p.message);
+            log.push(UNREADABLE, Level::Error, &message, &p.file, p.line, None);
+        }
+        for r in &self.records {
+            if let State::LeftAlone(_) = r.state {
+                let message = Self::describe(r);
+                log.push(
+                    "left-alone",
+                    Level::Warning,
+                    &message,
+                    &r.file,
+                    Some(r.line),
+                    None,
+                );
+            }
+        }
+        for path in &self.templates {
+            let message = format!(
+                "`{}` was skipped as a template: it is not YAML until rendered, so its images were not checked",
+                self.show(path)
+            );
+            log.push(TEMPLATE, Level::Note, &message, path, None, None);
+        }
+        log.into_log()
+    }
+
     fn annotation(
         &self,
         path: &Path,
@@ -425,7 +474,7 @@ impl Report {
         message: &str,
     ) -> Annotation {
         Annotation {
-            level: Level::Error,
+            level: crate::github::Level::Error,
             file: annotation_path(path, &self.cwd),
             line,
             title: format!("images pin: {title}"),
@@ -516,3 +565,78 @@ impl Report {
         exit
     }
 }
+
+/// The SARIF rule of a file that could not be read or parsed.
+const UNREADABLE: &str = "unreadable-file";
+
+/// The SARIF rule of a manifest skipped as a template.
+const TEMPLATE: &str = "template";
+
+/// The kinds of finding `pin --check` reports in SARIF: the `status`
+/// values of its JSON references (but `pinned`), a file it could not
+/// read and a template it skipped.
+const RULES: &[Rule] = &[
+    Rule {
+        id: "unpinned",
+        name: "Unpinned",
+        short: "A declared image is deployed by tag, without its locked digest",
+        full: "The file names a tag images.toml declares, without the digest images.lock records: whatever pulls it gets what the tag names then, not what was verified. `images pin` writes the digest.",
+        level: Level::Error,
+    },
+    Rule {
+        id: "stale-digest",
+        name: "StaleDigest",
+        short: "The reference is pinned to another digest than images.lock records",
+        full: "The file deploys a digest other than the one locked and verified for its tag. `images pin` writes the locked one.",
+        level: Level::Error,
+    },
+    Rule {
+        id: "other-version",
+        name: "OtherVersion",
+        short: "The reference names another version than its entry locked",
+        full: "The entry has a `version` requirement and images.lock locked another of its tags. `images pin` writes the locked tag and digest: the update `images lock --update` chose.",
+        level: Level::Error,
+    },
+    Rule {
+        id: "undeclared",
+        name: "Undeclared",
+        short: "The reference is not declared in images.toml",
+        full: "Nothing locks or verifies the image it names. `images pin --discover` prints the images.toml line to add; then run `images lock` and `images pin`.",
+        level: Level::Error,
+    },
+    Rule {
+        id: "lock-out-of-date",
+        name: "LockOutOfDate",
+        short: "The reference's images.toml entry is not locked, or changed since",
+        full: "images.lock has no entry for it, or images.toml changed since `images lock`: there is no verified digest to pin it to. Run `images lock`, then `images pin`.",
+        level: Level::Error,
+    },
+    Rule {
+        id: "ambiguous",
+        name: "Ambiguous",
+        short: "Several images.toml entries could be meant, at different digests",
+        full: "The reference matches entries locked at different digests and carries none of them. Write the digest of the one it means, or remove the others from images.toml.",
+        level: Level::Error,
+    },
+    Rule {
+        id: "left-alone",
+        name: "LeftAlone",
+        short: "A reference that cannot be pinned was left alone",
+        full: "It holds a variable (a build ARG, a compose `${VAR}`, a workflow `${{ }}` expression) whose value is only known at build or deploy time, is not a valid reference, or is written in a way a byte-exact rewrite cannot safely change.",
+        level: Level::Warning,
+    },
+    Rule {
+        id: UNREADABLE,
+        name: "UnreadableFile",
+        short: "A file could not be read or parsed; it was left untouched",
+        full: "It does not exist, cannot be read, is not UTF-8 text, is not a kind of file `images pin` reads, or does not parse: nothing in it was checked.",
+        level: Level::Error,
+    },
+    Rule {
+        id: TEMPLATE,
+        name: "Template",
+        short: "A manifest was skipped as a template",
+        full: "It does not parse as YAML and holds `{{ }}` (a Helm chart template): nothing in it was checked. Its images belong in the chart's values file, which is read.",
+        level: Level::Note,
+    },
+];

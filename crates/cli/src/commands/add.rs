@@ -92,7 +92,7 @@ pub fn run(global: &Global, args: &AddArgs, printer: Printer) -> Result<Exit, Fa
     .map_err(|e| Failure::bad_input(format!("cannot edit `{}`: {e}", path.display())))?;
     write(&path, edited.as_bytes())?;
 
-    let locked = lock_written(global, &path, printer);
+    let locked = lock_written(global, &path, &edited, printer);
     let outcome = match locked {
         Ok(outcome) => outcome,
         Err(failure) => {
@@ -146,14 +146,19 @@ struct AddReport<'a> {
     lock: LockReport<'a>,
 }
 
-/// Reads the images.toml just written at `path` and locks it, as
-/// `images lock` would; the caller puts images.toml back when this fails.
+/// Locks `text`, the images.toml just written at `path`, as `images lock`
+/// would; the caller puts images.toml back when this fails.
+///
+/// It locks the text it wrote, not the file read back: an editor saving
+/// the file at that moment (truncate, then write) could otherwise hand
+/// it half a file, or none, to lock.
 pub(super) fn lock_written(
     global: &Global,
     path: &Path,
+    text: &str,
     printer: Printer,
 ) -> Result<LockOutcome, Failure> {
-    let manifest = Manifest::load(path)?;
+    let manifest = Manifest::parse(text, path)?;
     let project = Project {
         manifest,
         lock_path: Project::lock_path_beside(path),

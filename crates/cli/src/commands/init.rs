@@ -65,7 +65,7 @@ pub fn run(global: &Global, args: &InitArgs, printer: Printer) -> Result<Exit, F
     Manifest::parse(&text, &path)?;
     crate::manifest_file::write(&path, text.as_bytes())?;
 
-    let locked = super::add::lock_written(global, &path, printer);
+    let locked = super::add::lock_written(global, &path, &text, printer);
     let outcome = match locked {
         Ok(outcome) => outcome,
         Err(failure) => {

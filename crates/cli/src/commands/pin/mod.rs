@@ -1,7 +1,12 @@
 //! `images pin`: write the locked digests into the files that deploy images
-//! (Dockerfiles, compose files, Kubernetes manifests, workflows), check
-//! that they are there (`--check`), or list what images.toml lacks
-//! (`--discover`). Offline: only images.toml and images.lock are read.
+//! (Dockerfiles, compose files, Kubernetes manifests, workflows, Helm values,
+//! kustomizations), check that they are there (`--check`), or list what
+//! images.toml lacks (`--discover`). Offline: only images.toml and
+//! images.lock are read.
+//!
+//! The steps: find the files (`crate::pin::files`), scan each one
+//! (`images_scan`), judge each reference against images.toml and the lock
+//! and splice the digests in (`judge`), and report (`report`).
 
 mod report;
 
@@ -12,11 +17,12 @@ use std::path::{Path, PathBuf};
 use images_lockfile::{
     status, write_if_changed, Digest, EntryStatus, ImageSpec, Lockfile, ParsedReference, Reference,
 };
+use images_scan::{is_template, scan, splice, FileKind, Found, Pin};
 
 use crate::args::{Global, PinArgs};
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
-use crate::pin::{files, scan, splice, FileKind, Found, Target};
+use crate::pin::files;
 use crate::project::Project;
 use report::Report;
 
@@ -288,7 +294,7 @@ fn read_files(
             }
         };
         let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        let Some(kind) = kind.or_else(|| kind_by_content(&text, explicit, yaml)) else {
+        let Some(kind) = kind.or_else(|| FileKind::from_text(&text, explicit && yaml)) else {
             if explicit {
                 problems.push(problem(
                     &path,
@@ -303,7 +309,7 @@ fn read_files(
             // A Helm template is YAML only once rendered: what does not
             // parse and has `{{ … }}` is skipped, and said so. What parses
             // is read whatever text it holds.
-            Err(_) if kind == FileKind::Kubernetes && files::is_template(&text) => {
+            Err(_) if kind == FileKind::Kubernetes && is_template(&text) => {
                 templates.push(path);
                 continue;
             }
@@ -421,29 +427,6 @@ fn candidates(
     out
 }
 
-/// The kind of a file whose name did not tell. Found by a search, only a
-/// YAML file with Kubernetes' top-level keys is read; named by the user,
-/// compose and workflow files count too.
-fn kind_by_content(text: &str, explicit: bool, yaml: bool) -> Option<FileKind> {
-    if files::looks_like_kubernetes(text) {
-        return Some(FileKind::Kubernetes);
-    }
-    if !explicit || !yaml {
-        return None;
-    }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let top_level = |key: &str| text.lines().any(|l| l.starts_with(key));
-    if top_level("services:") {
-        Some(FileKind::Compose)
-    } else if top_level("jobs:") {
-        Some(FileKind::Workflow)
-    } else {
-        // Any other YAML file named on the command line is read as Helm
-        // values (`helm install -f my-values.yaml`).
-        Some(FileKind::HelmValues)
-    }
-}
-
 fn problem(path: &Path, line: Option<usize>, message: String) -> Problem {
     Problem {
         file: path.to_path_buf(),
@@ -524,29 +507,13 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
                 _ => without_digest.to_owned(),
             },
         };
-        let quoted = |quote: bool, text: String| {
-            if quote {
-                format!("\"{text}\"")
-            } else {
-                text
-            }
-        };
-        record.edit = match &found.target {
-            Target::Whole => Some(format!("{rewritten}@{locked}")),
-            Target::Tag { tag, quote } => {
-                let tag = match (other_version, entry.key.tag()) {
-                    (true, Some(locked_tag)) => locked_tag,
-                    _ => tag.as_str(),
-                };
-                Some(quoted(*quote, format!("{tag}@{locked}")))
-            }
-            // Another version needs its tag moved too: reported, not written.
-            Target::Digest { .. } if other_version => None,
-            Target::Digest { quote } => Some(quoted(*quote, locked.to_string())),
-            Target::Insert { .. } if other_version => None,
-            Target::Insert { before, after } => Some(format!("{before}{locked}{after}")),
-        }
-        .map(|text| (found.span.clone(), text));
+        let tag = if other_version { entry.key.tag() } else { None };
+        let digest = locked.to_string();
+        record.edit = found.pin(&Pin {
+            reference: &rewritten,
+            tag,
+            digest: &digest,
+        });
     }
     record
 }

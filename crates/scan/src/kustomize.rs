@@ -7,8 +7,8 @@
 //! rewritten in place, and a missing one is added on the line after
 //! `newTag` (or after it in a flow mapping).
 
-use super::yaml::{locate, Located, NodeId, Scalar, Yaml};
-use super::{LeftAlone, Scan, ScanError, Target};
+use crate::yaml::{locate, record_split, split_tag, Located, NodeId, Scalar, Yaml};
+use crate::{LeftAlone, Scan, ScanError, Target};
 
 /// Finds the images a kustomization sets.
 pub fn scan(text: &str) -> Result<Scan, ScanError> {
@@ -46,10 +46,7 @@ fn image(text: &str, yaml: &Yaml, entry: NodeId, scan: &mut Scan) -> Result<(), 
     let tag = field(yaml, entry, "newTag")?;
     let digest = field(yaml, entry, "digest")?;
     let (tag_text, tag_digest) = match tag {
-        Some((_, t)) => match t.value.split_once('@') {
-            Some((tag, digest)) => (Some(tag.to_owned()), Some(digest.to_owned())),
-            None => (Some(t.value.clone()), None),
-        },
+        Some((_, t)) => split_tag(&t.value),
         None => (None, None),
     };
     if let (Some(in_tag), Some((_, d))) = (&tag_digest, digest) {
@@ -63,6 +60,9 @@ fn image(text: &str, yaml: &Yaml, entry: NodeId, scan: &mut Scan) -> Result<(), 
             ));
         }
     }
+    // An empty digest field beside a newTag that carries a digest: the
+    // tag's is the one kustomize uses, and the one a pin rewrites.
+    let digest = digest.filter(|(_, d)| !d.value.is_empty() || tag_digest.is_none());
     let mut reference = repository.value.clone();
     if let Some(tag) = &tag_text {
         reference = format!("{reference}:{tag}");
@@ -74,14 +74,23 @@ fn image(text: &str, yaml: &Yaml, entry: NodeId, scan: &mut Scan) -> Result<(), 
     if let Some(digest) = &written {
         reference = format!("{reference}@{digest}");
     }
-    let (scalar, target) = match (digest, tag) {
-        (Some((_, d)), _) => (d, Target::Digest { quote: false }),
-        (None, Some((_, t))) if tag_digest.is_some() => {
-            let tag = tag_text.unwrap_or_default();
-            (t, Target::Tag { tag, quote: false })
+    let tag_place = |t| {
+        let tag = tag_text.clone().unwrap_or_default();
+        (t, Target::Tag { tag, quote: false })
+    };
+    let places = match (digest, tag) {
+        (Some((_, d)), tag) => {
+            let mut places = vec![(d, Target::Digest { quote: false })];
+            // The same digest in both fields: a pin rewrites both, or the
+            // next scan would find them in conflict.
+            if let Some((_, t)) = tag.filter(|_| tag_digest.is_some()) {
+                places.push(tag_place(t));
+            }
+            places
         }
+        (None, Some((_, t))) if tag_digest.is_some() => vec![tag_place(t)],
         (None, Some((key, t))) => {
-            match (insertion(text, key, t), locate(text, t)) {
+            match (insertion(text, yaml.is_flow_mapping(entry), key, t), locate(text, t)) {
                 (Some((at, before, after)), Located::At(_, line)) => {
                     scan.push_target(&reference, at..at, line, site, Target::Insert { before, after });
                 }
@@ -104,22 +113,21 @@ fn image(text: &str, yaml: &Yaml, entry: NodeId, scan: &mut Scan) -> Result<(), 
             return Ok(());
         }
     };
-    match locate(text, scalar) {
-        Located::At(span, line) => scan.push_target(&reference, span, line, site, target),
-        Located::Unsafe(line, why) => scan.left_alone.push(LeftAlone {
-            text: reference,
-            line,
-            reason: format!("{site} cannot be rewritten in place: {why}"),
-        }),
-    }
+    record_split(text, &places, &reference, &site, scan);
     Ok(())
 }
 
 /// Where a missing `digest` goes after `newTag` (whose key and value are
-/// given), and the text around the digest: on the next line at the key's
+/// given), and the text around the digest: `, digest: …` right after the
+/// value in a flow mapping (`flow`), or on the next line at the key's
 /// indentation in a block mapping (after any comment, with the file's line
-/// ending), or `, digest: …` right after the value in a flow mapping.
-fn insertion(text: &str, key: &Scalar, value: &Scalar) -> Option<(usize, String, String)> {
+/// ending) when the value ends its line.
+fn insertion(
+    text: &str,
+    flow: bool,
+    key: &Scalar,
+    value: &Scalar,
+) -> Option<(usize, String, String)> {
     let Located::At(key_span, _) = locate(text, key) else {
         return None;
     };
@@ -127,21 +135,27 @@ fn insertion(text: &str, key: &Scalar, value: &Scalar) -> Option<(usize, String,
         return None;
     };
     let value_end = value_span.end + usize::from(!value.is_plain());
+    if flow {
+        return Some((value_end, ", digest: ".to_owned(), String::new()));
+    }
     let line_start = text[..key_span.start].rfind('\n').map_or(0, |i| i + 1);
     let prefix = &text[line_start..key_span.start];
-    if prefix.chars().all(|c| c == ' ' || c == '-') {
-        let indent = prefix.replace('-', " ");
-        let (at, eol) = match text[value_end..].find('\n') {
-            Some(i) if text[..value_end + i].ends_with('\r') => (value_end + i - 1, "\r\n"),
-            Some(i) => (value_end + i, "\n"),
-            None => (text.len(), "\n"),
-        };
-        Some((at, format!("{eol}{indent}digest: "), String::new()))
-    } else if text[line_start..value_end].contains('{') {
-        Some((value_end, ", digest: ".to_owned(), String::new()))
-    } else {
-        None
+    if !prefix.chars().all(|c| c == ' ' || c == '-') {
+        return None;
     }
+    let indent = prefix.replace('-', " ");
+    let (at, eol) = match text[value_end..].find('\n') {
+        Some(i) if text[..value_end + i].ends_with('\r') => (value_end + i - 1, "\r\n"),
+        Some(i) => (value_end + i, "\n"),
+        None => (text.len(), "\n"),
+    };
+    // Only blanks and a comment may follow the value on its line: the new
+    // line then holds the digest and nothing of the old one.
+    let rest = text[value_end..at].trim_start_matches([' ', '\t']);
+    if !rest.is_empty() && !rest.starts_with('#') {
+        return None;
+    }
+    Some((at, format!("{eol}{indent}digest: "), String::new()))
 }
 
 #[cfg(test)]
@@ -193,5 +207,55 @@ mod tests {
         let err = scan(text).expect_err("refused");
         assert_eq!(err.line, Some(4));
         assert!(err.message.contains("images[web]"), "{}", err.message);
+    }
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_flow_mapping_over_several_lines_gets_its_digest_inside_the_braces() {
+        let text = "images:\n- {name: nginx,\n   newTag: '1.27'\n  }\n";
+        let (pinned, again) = crate::pin_all(crate::FileKind::Kustomization, text, DIGEST);
+        assert_eq!(
+            pinned,
+            format!("images:\n- {{name: nginx,\n   newTag: '1.27', digest: {DIGEST}\n  }}\n")
+        );
+        assert_eq!(again.found[0].image, format!("nginx:1.27@{DIGEST}"));
+    }
+
+    #[test]
+    fn a_digest_in_new_tag_beside_an_empty_digest_field_is_rewritten_in_new_tag() {
+        let text = "images:\n- name: web\n  newTag: 1.0@sha256:aa\n  digest: \"\"\n";
+        let scan = scan(text).expect("scans");
+        assert_eq!(scan.found.len(), 1);
+        assert_eq!(scan.found[0].image, "web:1.0@sha256:aa");
+        assert_eq!(&text[scan.found[0].span.clone()], "1.0@sha256:aa");
+        let (pinned, again) = crate::pin_all(crate::FileKind::Kustomization, text, DIGEST);
+        assert_eq!(pinned, text.replace("sha256:aa", DIGEST));
+        assert_eq!(again.found[0].image, format!("web:1.0@{DIGEST}"));
+    }
+
+    #[test]
+    fn the_same_digest_in_new_tag_and_digest_is_rewritten_in_both() {
+        let text = "images:\n- name: web\n  newTag: 1.0@sha256:aa\n  digest: sha256:aa\n";
+        let scan = crate::scan(crate::FileKind::Kustomization, text).expect("scans");
+        let lines: Vec<_> = scan
+            .found
+            .iter()
+            .map(|f| (f.image.as_str(), f.line))
+            .collect();
+        assert_eq!(lines, [("web:1.0@sha256:aa", 3), ("web:1.0@sha256:aa", 4)]);
+        let (pinned, _) = crate::pin_all(crate::FileKind::Kustomization, text, DIGEST);
+        assert_eq!(pinned, text.replace("sha256:aa", DIGEST));
+    }
+
+    #[test]
+    fn a_digest_is_not_added_after_a_value_followed_by_more_than_a_comment() {
+        // A lone `\r` ends a line in YAML too: the line the `\n` ends holds
+        // a byte order mark, and a line after it would put the mark inside
+        // the document, which YAML refuses.
+        let text = "images:\r\n- name: web\r\n  newTag: v3\r\u{feff}\n";
+        let scan = scan(text).expect("scans");
+        assert!(scan.found.is_empty());
+        assert_eq!(scan.left_alone.len(), 1);
     }
 }

@@ -6,9 +6,84 @@
 //! says which tag the digest came from: an existing `digest` field is
 //! rewritten in place, and a missing one is added on the line after
 //! `newTag` (or after it in a flow mapping).
+//!
+//! A kustomization also governs the manifests it builds: [`Kustomization`]
+//! says which `resources` it lists and which image names its `images:`
+//! rewrites, so the caller can leave those manifests' images alone.
 
 use crate::yaml::{locate, record_split, split_tag, Located, NodeId, Scalar, Yaml};
 use crate::{LeftAlone, Scan, ScanError, Target};
+
+/// What a kustomization says about the manifests it builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kustomization {
+    /// Its `resources` as written: files and directories relative to the
+    /// kustomization's directory (a directory holds a kustomization of its
+    /// own), or remote URLs.
+    pub resources: Vec<String>,
+    /// The `name` of each `images:` entry: the image names it rewrites in
+    /// those resources.
+    pub images: Vec<String>,
+}
+
+impl Kustomization {
+    /// Reads a kustomization's `resources` and `images:` names; entries
+    /// that are not strings are skipped (a [`scan`](crate::scan) of the
+    /// file reports them).
+    ///
+    /// ```
+    /// let text = "resources:\n- ../../base\nimages:\n- name: base-image\n  newName: ghcr.io/acme/api\n";
+    /// let k = images_scan::Kustomization::parse(text).unwrap();
+    /// assert_eq!(k.resources, ["../../base"]);
+    /// assert_eq!(k.rewrites("base-image:dev"), Some("base-image"));
+    /// assert_eq!(k.rewrites("ghcr.io/acme/api:1.0"), None);
+    /// ```
+    pub fn parse(text: &str) -> Result<Kustomization, ScanError> {
+        let yaml = Yaml::parse(text)?;
+        let mut kustomization = Kustomization::default();
+        let strings = |id: Option<NodeId>| -> Vec<String> {
+            id.map_or(&[][..], |id| yaml.items(id))
+                .iter()
+                .filter_map(|&item| yaml.scalar(item))
+                .map(|s| s.value.clone())
+                .collect()
+        };
+        for &root in &yaml.documents {
+            kustomization
+                .resources
+                .extend(strings(yaml.get(root, "resources")));
+            let entries = yaml
+                .get(root, "images")
+                .map_or(&[][..], |id| yaml.items(id));
+            kustomization.images.extend(
+                entries
+                    .iter()
+                    .filter_map(|&entry| yaml.get_str(entry, "name"))
+                    .map(str::to_owned),
+            );
+        }
+        yaml.within_budget()?;
+        Ok(kustomization)
+    }
+
+    /// The `images:` name that rewrites `image` (a reference as a manifest
+    /// writes it), matched as kustomize matches: the image's name without
+    /// its tag and digest equals the entry's `name`.
+    pub fn rewrites(&self, image: &str) -> Option<&str> {
+        let name = image_name(image);
+        self.images.iter().map(String::as_str).find(|n| *n == name)
+    }
+}
+
+/// An image's name without its tag and digest: `nginx` of
+/// `nginx:1.27@sha256:…`, `localhost:5000/app` of `localhost:5000/app:v1`.
+fn image_name(image: &str) -> &str {
+    let name = image.split('@').next().unwrap_or(image);
+    match name.rfind(':') {
+        Some(colon) if !name[colon..].contains('/') => &name[..colon],
+        _ => name,
+    }
+}
 
 /// Finds the images a kustomization sets.
 pub fn scan(text: &str) -> Result<Scan, ScanError> {
@@ -257,5 +332,23 @@ mod tests {
         let scan = scan(text).expect("scans");
         assert!(scan.found.is_empty());
         assert_eq!(scan.left_alone.len(), 1);
+    }
+
+    #[test]
+    fn a_kustomization_lists_its_resources_and_the_names_it_rewrites() {
+        let text = "resources:\n- ../../base\n- job.yaml\n- [not, a, string]\n\
+                    images:\n- name: base-image\n  newName: ghcr.io/acme/api\n\
+                    - {name: localhost:5000/tools, newTag: '1'}\n- newTag: nameless\n";
+        let k = Kustomization::parse(text).expect("parses");
+        assert_eq!(k.resources, ["../../base", "job.yaml"]);
+        assert_eq!(k.images, ["base-image", "localhost:5000/tools"]);
+        assert_eq!(k.rewrites("base-image"), Some("base-image"));
+        assert_eq!(k.rewrites("base-image:dev@sha256:aa"), Some("base-image"));
+        assert_eq!(
+            k.rewrites("localhost:5000/tools:2"),
+            Some("localhost:5000/tools")
+        );
+        assert_eq!(k.rewrites("localhost:5000/tools/sub"), None);
+        assert_eq!(k.rewrites("docker.io/library/base-image"), None);
     }
 }

@@ -36,6 +36,7 @@ mod workflow;
 mod yaml;
 
 pub use kind::{is_template, FileKind};
+pub use kustomize::Kustomization;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use images_lockfile::Reference;
-use images_scan::{scan, splice, FileKind, Pin, Scan, Target};
+use images_scan::{scan, splice, FileKind, Kustomization, Pin, Scan, Target};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -343,8 +343,10 @@ proptest! {
             check_spans(&text, &found)?;
             check_pin_is_stable(kind, &text, &found)?;
         }
-        // The content sniffing the binary does before a scan.
+        // The content sniffing the binary does before a scan, and the
+        // reading of a kustomization's resources.
         let _ = FileKind::from_text(&text, true);
         let _ = images_scan::is_template(&text);
+        let _ = Kustomization::parse(&text);
     }
 }

@@ -23,6 +23,7 @@ use crate::args::{Global, PinArgs};
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::pin::files;
+use crate::pin::kustomizations::Governed;
 use crate::project::Project;
 use report::Report;
 
@@ -41,6 +42,9 @@ enum State {
     LockOutOfDate(EntryStatus),
     /// A variable, a scalar that cannot be spliced, or not a valid reference.
     LeftAlone(String),
+    /// Set by a kustomization's `images:` entry (this name, in that file),
+    /// which is what `pin` rewrites: left alone, and listed under `-v`.
+    Governed { by: PathBuf, name: String },
     /// Several entries declare its tag at different digests and its own
     /// digest names none of them: the entries' names.
     Ambiguous(Vec<String>),
@@ -57,7 +61,7 @@ impl State {
             State::StaleDigest(_) => "stale-digest",
             State::Undeclared => "undeclared",
             State::LockOutOfDate(_) => "lock-out-of-date",
-            State::LeftAlone(_) => "left-alone",
+            State::LeftAlone(_) | State::Governed { .. } => "left-alone",
             State::Ambiguous(_) => "ambiguous",
             State::OtherVersion => "other-version",
         }
@@ -93,6 +97,23 @@ struct Record {
     /// The bytes to replace and their new text, when the file should change.
     edit: Option<(std::ops::Range<usize>, String)>,
     rewritten: bool,
+}
+
+impl Record {
+    /// A reference in `file` in `state`, with no entry, digest or edit yet.
+    fn new(file: &Path, line: usize, image: String, state: State) -> Record {
+        Record {
+            file: file.to_path_buf(),
+            line,
+            image,
+            name: None,
+            reference: None,
+            digest: None,
+            state,
+            edit: None,
+            rewritten: false,
+        }
+    }
 }
 
 /// A file that could not be read, parsed or written; it is left untouched.
@@ -275,6 +296,12 @@ fn read_files(
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
     let candidates = candidates(paths, root, exclusions, &mut problems, &mut skipped);
+    let kustomizations: Vec<&Path> = candidates
+        .iter()
+        .filter(|(_, kind, _)| *kind == Some(FileKind::Kustomization))
+        .map(|(path, ..)| path.as_path())
+        .collect();
+    let governed = Governed::new(&kustomizations);
     let mut records = Vec::new();
     let mut written = Vec::new();
     let mut templates = Vec::new();
@@ -325,19 +352,23 @@ fn read_files(
         let mut file_records: Vec<Record> = found
             .found
             .iter()
-            .map(|f| judge(&path, f, entries))
+            .map(|f| match governed.governor(&path, &f.image) {
+                Some((by, name)) => {
+                    let state = State::Governed {
+                        by: by.to_path_buf(),
+                        name: name.to_owned(),
+                    };
+                    Record::new(&path, f.line, f.image.clone(), state)
+                }
+                None => judge(&path, f, entries),
+            })
             .collect();
-        file_records.extend(found.left_alone.into_iter().map(|l| Record {
-            file: path.clone(),
-            line: l.line,
-            image: l.text,
-            name: None,
-            reference: None,
-            digest: None,
-            state: State::LeftAlone(l.reason),
-            edit: None,
-            rewritten: false,
-        }));
+        file_records.extend(
+            found
+                .left_alone
+                .into_iter()
+                .map(|l| Record::new(&path, l.line, l.text, State::LeftAlone(l.reason))),
+        );
         let edits: Vec<_> = file_records.iter().filter_map(|r| r.edit.clone()).collect();
         if !edits.is_empty() && (write || diff) {
             let pinned = splice(&text, &edits);
@@ -438,17 +469,7 @@ fn problem(path: &Path, line: Option<usize>, message: String) -> Problem {
 
 /// Judges one reference against the declared entries and the lock.
 fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
-    let mut record = Record {
-        file: path.to_path_buf(),
-        line: found.line,
-        image: found.image.clone(),
-        name: None,
-        reference: None,
-        digest: None,
-        state: State::Undeclared,
-        edit: None,
-        rewritten: false,
-    };
+    let mut record = Record::new(path, found.line, found.image.clone(), State::Undeclared);
     let (reference, written_tag) = match (
         Reference::parse(&found.image),
         ParsedReference::parse(&found.image),

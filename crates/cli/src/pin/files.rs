@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use globset::{GlobBuilder, GlobMatcher};
 use ignore::WalkBuilder;
 
-use super::FileKind;
+use images_scan::FileKind;
 
 /// Directories never searched: version control, build output, packages.
 const SKIPPED_DIRS: [&str; 3] = [".git", "target", "node_modules"];
@@ -18,8 +18,7 @@ const SKIPPED_DIRS: [&str; 3] = [".git", "target", "node_modules"];
 const VENDOR_DIR: &str = "vendor";
 
 /// The kind of file `path` is by its name and place, when they decide it.
-/// YAML files that are neither compose files nor workflows are only
-/// Kubernetes manifests if their content says so ([`looks_like_kubernetes`]).
+/// What other YAML files are, their text tells ([`FileKind::from_text`]).
 pub fn kind_by_name(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
     let lower = name.to_ascii_lowercase();
@@ -66,25 +65,6 @@ pub fn kind_by_name(path: &Path) -> Option<FileKind> {
         return Some(FileKind::HelmValues);
     }
     None
-}
-
-/// Whether YAML text has the top-level `apiVersion` and `kind` keys of a
-/// Kubernetes object in some document.
-pub fn looks_like_kubernetes(text: &str) -> bool {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut api_version = false;
-    let mut kind = false;
-    for line in text.lines() {
-        api_version |= line.starts_with("apiVersion:");
-        kind |= line.starts_with("kind:");
-    }
-    api_version && kind
-}
-
-/// Whether YAML text looks like a template (Helm's `{{ … }}`), to tell a
-/// file that does not parse because it is one from a broken file.
-pub fn is_template(text: &str) -> bool {
-    text.contains("{{") && !text.contains("${{")
 }
 
 /// A candidate file found under a directory.
@@ -310,14 +290,5 @@ mod tests {
             None,
             "outside the project nothing is excluded"
         );
-    }
-
-    #[test]
-    fn kubernetes_manifests_are_told_by_their_top_level_keys() {
-        assert!(looks_like_kubernetes("---\napiVersion: v1\nkind: Pod\n"));
-        assert!(looks_like_kubernetes(
-            "\u{feff}apiVersion: v1\r\nkind: Pod\r\n"
-        ));
-        assert!(!looks_like_kubernetes("name: ci\non: push\n"));
     }
 }

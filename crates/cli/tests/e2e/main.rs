@@ -22,6 +22,7 @@ mod output;
 mod pin;
 mod pin_deploy;
 mod pin_inputs;
+mod pin_kustomize;
 mod pin_walk;
 mod registry_text;
 mod repository;

@@ -58,7 +58,7 @@ fn pinned_project() -> (Registry, Project) {
 }
 
 /// Copies `from` into `to`, putting the registry address in place of the placeholder.
-fn copy_tree(from: &Path, to: &Path, addr: &str) {
+pub(crate) fn copy_tree(from: &Path, to: &Path, addr: &str) {
     for entry in std::fs::read_dir(from).expect("read fixture dir") {
         let entry = entry.expect("fixture entry");
         let target = to.join(entry.file_name());

@@ -147,6 +147,42 @@ fn pin_refuses_a_kustomize_entry_whose_digest_conflicts_with_new_tag() {
     );
 }
 
+const STALE: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+#[test]
+fn pin_rewrites_a_digest_where_the_file_keeps_it_and_a_second_run_agrees() {
+    // A digest kept in the tag beside an empty digest field, one kept in
+    // both fields, and a kustomize entry in a flow mapping over two lines.
+    let values =
+        format!("image:\n  repository: {{R}}/acme/web\n  tag: \"1.0@{STALE}\"\n  digest: \"\"\n");
+    let kustomization = format!(
+        "images:\n- name: {{R}}/acme/tools\n  newTag: 1@{STALE}\n  digest: {STALE}\n\
+         - {{name: web, newName: {{R}}/acme/web,\n   newTag: \"1.0\"}}\n"
+    );
+    let (reg, project, tools, web) = project_with(&[
+        ("charts/api/Chart.yaml", CHART),
+        ("charts/api/values.yaml", &values),
+        ("kustomization.yaml", &kustomization),
+    ]);
+    let addr = reg.addr();
+    project.images(&["pin"]).expect_code(0);
+    assert_eq!(
+        read(&project, "charts/api/values.yaml"),
+        values.replace("{R}", &addr).replace(STALE, &web)
+    );
+    assert_eq!(
+        read(&project, "kustomization.yaml"),
+        kustomization
+            .replace("{R}", &addr)
+            .replace(STALE, &tools)
+            .replace(
+                "newTag: \"1.0\"}",
+                &format!("newTag: \"1.0\", digest: {web}}}")
+            )
+    );
+    project.images(&["pin", "--check"]).expect_code(0);
+}
+
 const CUSTOM_RESOURCES: &str = "apiVersion: monitoring.coreos.com/v1\n\
                                 kind: Prometheus\n\
                                 metadata:\n\

@@ -1,7 +1,12 @@
 //! `images pin`: write the locked digests into the files that deploy images
-//! (Dockerfiles, compose files, Kubernetes manifests, workflows), check
-//! that they are there (`--check`), or list what images.toml lacks
-//! (`--discover`). Offline: only images.toml and images.lock are read.
+//! (Dockerfiles, compose files, Kubernetes manifests, workflows, Helm values,
+//! kustomizations), check that they are there (`--check`), or list what
+//! images.toml lacks (`--discover`). Offline: only images.toml and
+//! images.lock are read.
+//!
+//! The steps: find the files (`crate::pin::files`), scan each one
+//! (`images_scan`), judge each reference against images.toml and the lock
+//! and splice the digests in (`judge`), and report (`report`).
 
 mod report;
 
@@ -12,11 +17,13 @@ use std::path::{Path, PathBuf};
 use images_lockfile::{
     status, write_if_changed, Digest, EntryStatus, ImageSpec, Lockfile, ParsedReference, Reference,
 };
+use images_scan::{is_template, scan, splice, FileKind, Found, Pin};
 
 use crate::args::{Global, PinArgs};
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
-use crate::pin::{files, scan, splice, FileKind, Found, Target};
+use crate::pin::files;
+use crate::pin::kustomizations::Governed;
 use crate::project::Project;
 use crate::sarif::column_at;
 use report::Report;
@@ -36,6 +43,9 @@ enum State {
     LockOutOfDate(EntryStatus),
     /// A variable, a scalar that cannot be spliced, or not a valid reference.
     LeftAlone(String),
+    /// Set by a kustomization's `images:` entry (this name, in that file),
+    /// which is what `pin` rewrites: left alone, and listed under `-v`.
+    Governed { by: PathBuf, name: String },
     /// Several entries declare its tag at different digests and its own
     /// digest names none of them: the entries' names.
     Ambiguous(Vec<String>),
@@ -52,7 +62,7 @@ impl State {
             State::StaleDigest(_) => "stale-digest",
             State::Undeclared => "undeclared",
             State::LockOutOfDate(_) => "lock-out-of-date",
-            State::LeftAlone(_) => "left-alone",
+            State::LeftAlone(_) | State::Governed { .. } => "left-alone",
             State::Ambiguous(_) => "ambiguous",
             State::OtherVersion => "other-version",
         }
@@ -90,6 +100,24 @@ struct Record {
     /// The bytes to replace and their new text, when the file should change.
     edit: Option<(std::ops::Range<usize>, String)>,
     rewritten: bool,
+}
+
+impl Record {
+    /// A reference in `file` in `state`, with no entry, digest or edit yet.
+    fn new(file: &Path, line: usize, image: String, state: State) -> Record {
+        Record {
+            file: file.to_path_buf(),
+            line,
+            column: None,
+            image,
+            name: None,
+            reference: None,
+            digest: None,
+            state,
+            edit: None,
+            rewritten: false,
+        }
+    }
 }
 
 /// A file that could not be read, parsed or written; it is left untouched.
@@ -270,6 +298,12 @@ fn read_files(
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
     let candidates = candidates(paths, root, exclusions, &mut problems, &mut skipped);
+    let kustomizations: Vec<&Path> = candidates
+        .iter()
+        .filter(|(_, kind, _)| *kind == Some(FileKind::Kustomization))
+        .map(|(path, ..)| path.as_path())
+        .collect();
+    let governed = Governed::new(&kustomizations);
     let mut records = Vec::new();
     let mut written = Vec::new();
     let mut templates = Vec::new();
@@ -289,7 +323,7 @@ fn read_files(
             }
         };
         let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        let Some(kind) = kind.or_else(|| kind_by_content(&text, explicit, yaml)) else {
+        let Some(kind) = kind.or_else(|| FileKind::from_text(&text, explicit && yaml)) else {
             if explicit {
                 problems.push(problem(
                     &path,
@@ -304,7 +338,7 @@ fn read_files(
             // A Helm template is YAML only once rendered: what does not
             // parse and has `{{ … }}` is skipped, and said so. What parses
             // is read whatever text it holds.
-            Err(_) if kind == FileKind::Kubernetes && files::is_template(&text) => {
+            Err(_) if kind == FileKind::Kubernetes && is_template(&text) => {
                 templates.push(path);
                 continue;
             }
@@ -320,23 +354,29 @@ fn read_files(
         let mut file_records: Vec<Record> = found
             .found
             .iter()
-            .map(|f| Record {
-                column: column_at(&text, f.span.start),
-                ..judge(&path, f, entries)
+            .map(|f| {
+                let record = match governed.governor(&path, &f.image) {
+                    Some((by, name)) => {
+                        let state = State::Governed {
+                            by: by.to_path_buf(),
+                            name: name.to_owned(),
+                        };
+                        Record::new(&path, f.line, f.image.clone(), state)
+                    }
+                    None => judge(&path, f, entries),
+                };
+                Record {
+                    column: column_at(&text, f.span.start),
+                    ..record
+                }
             })
             .collect();
-        file_records.extend(found.left_alone.into_iter().map(|l| Record {
-            file: path.clone(),
-            line: l.line,
-            column: None,
-            image: l.text,
-            name: None,
-            reference: None,
-            digest: None,
-            state: State::LeftAlone(l.reason),
-            edit: None,
-            rewritten: false,
-        }));
+        file_records.extend(
+            found
+                .left_alone
+                .into_iter()
+                .map(|l| Record::new(&path, l.line, l.text, State::LeftAlone(l.reason))),
+        );
         let edits: Vec<_> = file_records.iter().filter_map(|r| r.edit.clone()).collect();
         if !edits.is_empty() && (write || diff) {
             let pinned = splice(&text, &edits);
@@ -426,29 +466,6 @@ fn candidates(
     out
 }
 
-/// The kind of a file whose name did not tell. Found by a search, only a
-/// YAML file with Kubernetes' top-level keys is read; named by the user,
-/// compose and workflow files count too.
-fn kind_by_content(text: &str, explicit: bool, yaml: bool) -> Option<FileKind> {
-    if files::looks_like_kubernetes(text) {
-        return Some(FileKind::Kubernetes);
-    }
-    if !explicit || !yaml {
-        return None;
-    }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let top_level = |key: &str| text.lines().any(|l| l.starts_with(key));
-    if top_level("services:") {
-        Some(FileKind::Compose)
-    } else if top_level("jobs:") {
-        Some(FileKind::Workflow)
-    } else {
-        // Any other YAML file named on the command line is read as Helm
-        // values (`helm install -f my-values.yaml`).
-        Some(FileKind::HelmValues)
-    }
-}
-
 fn problem(path: &Path, line: Option<usize>, message: String) -> Problem {
     Problem {
         file: path.to_path_buf(),
@@ -460,18 +477,7 @@ fn problem(path: &Path, line: Option<usize>, message: String) -> Problem {
 
 /// Judges one reference against the declared entries and the lock.
 fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
-    let mut record = Record {
-        file: path.to_path_buf(),
-        line: found.line,
-        column: None,
-        image: found.image.clone(),
-        name: None,
-        reference: None,
-        digest: None,
-        state: State::Undeclared,
-        edit: None,
-        rewritten: false,
-    };
+    let mut record = Record::new(path, found.line, found.image.clone(), State::Undeclared);
     let (reference, written_tag) = match (
         Reference::parse(&found.image),
         ParsedReference::parse(&found.image),
@@ -530,29 +536,13 @@ fn judge(path: &Path, found: &Found, entries: &[Entry<'_>]) -> Record {
                 _ => without_digest.to_owned(),
             },
         };
-        let quoted = |quote: bool, text: String| {
-            if quote {
-                format!("\"{text}\"")
-            } else {
-                text
-            }
-        };
-        record.edit = match &found.target {
-            Target::Whole => Some(format!("{rewritten}@{locked}")),
-            Target::Tag { tag, quote } => {
-                let tag = match (other_version, entry.key.tag()) {
-                    (true, Some(locked_tag)) => locked_tag,
-                    _ => tag.as_str(),
-                };
-                Some(quoted(*quote, format!("{tag}@{locked}")))
-            }
-            // Another version needs its tag moved too: reported, not written.
-            Target::Digest { .. } if other_version => None,
-            Target::Digest { quote } => Some(quoted(*quote, locked.to_string())),
-            Target::Insert { .. } if other_version => None,
-            Target::Insert { before, after } => Some(format!("{before}{locked}{after}")),
-        }
-        .map(|text| (found.span.clone(), text));
+        let tag = if other_version { entry.key.tag() } else { None };
+        let digest = locked.to_string();
+        record.edit = found.pin(&Pin {
+            reference: &rewritten,
+            tag,
+            digest: &digest,
+        });
     }
     record
 }

@@ -154,11 +154,29 @@ impl Report {
         skipped.chain(templates).collect()
     }
 
+    /// Why a reference is left alone, when it is.
+    fn left_alone_reason(&self, r: &Record) -> Option<String> {
+        match &r.state {
+            State::LeftAlone(reason) => Some(reason.clone()),
+            State::Governed { by, name } => {
+                Some(format!("`images[{name}]` in {} sets it", self.show(by)))
+            }
+            _ => None,
+        }
+    }
+
+    /// What was left alone, as warnings; under `-v` also what a
+    /// kustomization governs (expected, so not a warning).
     fn print_left_alone(&self, printer: Printer) {
         for r in &self.records {
-            if let State::LeftAlone(reason) = &r.state {
+            let warning = match r.state {
+                State::LeftAlone(_) => "warning: ",
+                State::Governed { .. } if self.verbose => "",
+                _ => continue,
+            };
+            if let Some(reason) = self.left_alone_reason(r) {
                 printer.status(&format!(
-                    "warning: {}: `{}` left alone: {reason}",
+                    "{warning}{}: `{}` left alone: {reason}",
                     self.location(&r.file, Some(r.line)),
                     r.image
                 ));
@@ -205,6 +223,9 @@ impl Report {
             ),
             State::Pinned => format!("`{}` is pinned", r.image),
             State::LeftAlone(reason) => format!("`{}` left alone: {reason}", r.image),
+            State::Governed { name, .. } => {
+                format!("`{}` left alone: `images[{name}]` sets it", r.image)
+            }
         }
     }
 
@@ -228,10 +249,7 @@ impl Report {
             .records
             .iter()
             .map(|r| {
-                let reason = match &r.state {
-                    State::LeftAlone(reason) => Some(reason.clone()),
-                    _ => None,
-                };
+                let reason = self.left_alone_reason(r);
                 json!({
                     "file": self.show(&r.file),
                     "line": r.line,
@@ -400,7 +418,7 @@ impl Report {
                 let total = self
                     .records
                     .iter()
-                    .filter(|r| !matches!(r.state, State::LeftAlone(_)))
+                    .filter(|r| !matches!(r.state, State::LeftAlone(_) | State::Governed { .. }))
                     .count();
                 if failing.is_empty() {
                     printer.status(&self.all_pinned(

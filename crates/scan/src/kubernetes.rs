@@ -7,8 +7,8 @@
 //! A file may hold many documents (Helm and kustomize output do); each is
 //! read on its own, and a `List` is read item by item.
 
-use super::yaml::{record, NodeId, Yaml};
-use super::{Scan, ScanError};
+use crate::yaml::{record, NodeId, Yaml};
+use crate::{Scan, ScanError};
 
 /// Where the pod spec is, by kind.
 fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
@@ -139,7 +139,7 @@ mod tests {
                     apiVersion: batch/v1\r\nkind: CronJob\r\nmetadata:\r\n  name: nightly\r\nspec:\r\n  jobTemplate:\r\n\
                     \x20   spec:\r\n      template:\r\n        spec:\r\n          containers:\r\n\
                     \x20         - {name: job, image: \"alpine:3.20\"}\r\n";
-        let scan = crate::pin::scan(crate::pin::FileKind::Kubernetes, text).expect("scans");
+        let scan = crate::scan(crate::FileKind::Kubernetes, text).expect("scans");
         let found: Vec<_> = scan
             .found
             .iter()

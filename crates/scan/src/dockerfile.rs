@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use super::{LeftAlone, Scan, ScanError};
+use crate::{LeftAlone, Scan, ScanError};
 
 /// Instructions BuildKit knows; anything else means the file is not what
 /// we think it is.

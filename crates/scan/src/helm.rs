@@ -8,8 +8,8 @@
 //! has that field, else the tag as `tag: "1.2.3@sha256:…"` (what charts'
 //! READMEs advise when they have no digest field).
 
-use super::yaml::{locate, record, Located, NodeId, Scalar, Yaml};
-use super::{LeftAlone, Scan, ScanError, Target};
+use crate::yaml::{record, record_split, split_tag, NodeId, Scalar, Yaml};
+use crate::{LeftAlone, Scan, ScanError, Target};
 
 /// How deep values are searched for `image` keys.
 const MAX_DEPTH: usize = 32;
@@ -99,18 +99,25 @@ fn split(
     };
     let tag = tag.filter(|t| !t.value.is_empty());
     let (tag_text, tag_digest) = match tag {
-        Some(t) => match t.value.split_once('@') {
-            Some((tag, digest)) => (Some(tag.to_owned()), Some(digest.to_owned())),
-            None => (Some(t.value.clone()), None),
-        },
+        Some(t) => split_tag(&t.value),
         None => (None, None),
     };
     if let Some(tag) = &tag_text {
         name = format!("{name}:{tag}");
     }
-    let (scalar, target, written_digest) = match (digest, tag) {
-        (Some(d), _) => {
-            if let Some(in_tag) = tag_digest.filter(|t| !d.value.is_empty() && *t != d.value) {
+    // An empty digest field beside a tag that carries a digest: the tag's
+    // is the one in use, and the one a pin rewrites.
+    let digest = digest.filter(|d| !d.value.is_empty() || tag_digest.is_none());
+    let tag_place = |t: &'_ Scalar| Target::Tag {
+        tag: tag_text.clone().unwrap_or_default(),
+        quote: t.is_plain(),
+    };
+    let (places, written_digest) = match (digest, tag) {
+        (Some(d), tag) => {
+            if let Some(in_tag) = tag_digest
+                .as_ref()
+                .filter(|t| !d.value.is_empty() && **t != d.value)
+            {
                 return Err(ScanError::at(
                     d.line(),
                     format!(
@@ -120,18 +127,20 @@ fn split(
                 ));
             }
             let written = Some(d.value.clone()).filter(|v| !v.is_empty());
-            let target = Target::Digest {
-                quote: d.is_plain(),
-            };
-            (d, target, written)
+            let mut places = vec![(
+                d,
+                Target::Digest {
+                    quote: d.is_plain(),
+                },
+            )];
+            // The same digest in both fields: a pin rewrites both, or the
+            // next scan would find them in conflict.
+            if let Some(t) = tag.filter(|_| tag_digest.is_some()) {
+                places.push((t, tag_place(t)));
+            }
+            (places, written)
         }
-        (None, Some(t)) => {
-            let target = Target::Tag {
-                tag: tag_text.clone().unwrap_or_default(),
-                quote: t.is_plain(),
-            };
-            (t, target, tag_digest)
-        }
+        (None, Some(t)) => (vec![(t, tag_place(t))], tag_digest),
         (None, None) => {
             scan.left_alone.push(LeftAlone {
                 text: name,
@@ -146,7 +155,7 @@ fn split(
     if tag_text.is_none() && written_digest.is_none() {
         scan.left_alone.push(LeftAlone {
             text: name,
-            line: scalar.line(),
+            line: places[0].0.line(),
             reason: format!("{site} has no tag; the chart supplies one, so set {site}.tag"),
         });
         return Ok(());
@@ -155,16 +164,7 @@ fn split(
         Some(digest) => format!("{name}@{digest}"),
         None => name,
     };
-    match locate(text, scalar) {
-        Located::At(span, line) => {
-            scan.push_target(&reference, span, line, site.to_owned(), target)
-        }
-        Located::Unsafe(line, why) => scan.left_alone.push(LeftAlone {
-            text: reference,
-            line,
-            reason: format!("{site} cannot be rewritten in place: {why}"),
-        }),
-    }
+    record_split(text, &places, &reference, site, scan);
     Ok(())
 }
 
@@ -223,5 +223,33 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_digest_in_the_tag_beside_an_empty_digest_field_is_rewritten_in_the_tag() {
+        let text = "image:\n  repository: nginx\n  tag: 1.27@sha256:aa\n  digest: \"\"\n";
+        let scan = scan(text).expect("scans");
+        assert_eq!(scan.found.len(), 1);
+        assert_eq!(scan.found[0].image, "nginx:1.27@sha256:aa");
+        let (pinned, again) = crate::pin_all(crate::FileKind::HelmValues, text, DIGEST);
+        assert_eq!(
+            pinned,
+            text.replace("1.27@sha256:aa", &format!("\"1.27@{DIGEST}\""))
+        );
+        assert_eq!(again.found[0].image, format!("nginx:1.27@{DIGEST}"));
+    }
+
+    #[test]
+    fn the_same_digest_in_tag_and_digest_is_rewritten_in_both() {
+        let text =
+            "image:\n  repository: nginx\n  tag: \"1.27@sha256:aa\"\n  digest: \"sha256:aa\"\n";
+        let scan = crate::scan(crate::FileKind::HelmValues, text).expect("scans");
+        let lines: Vec<_> = scan.found.iter().map(|f| f.line).collect();
+        assert_eq!(lines, [3, 4]);
+        let (pinned, again) = crate::pin_all(crate::FileKind::HelmValues, text, DIGEST);
+        assert_eq!(pinned, text.replace("sha256:aa", DIGEST));
+        assert_eq!(again.found.len(), 2);
     }
 }

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-use super::{LeftAlone, Scan, ScanError};
+use crate::{LeftAlone, Scan, ScanError, Target};
 
 /// An index into [`Yaml::nodes`].
 pub type NodeId = usize;
@@ -61,6 +61,8 @@ pub struct Yaml {
     pub nodes: Vec<Node>,
     /// The root node of each document (empty documents have none).
     pub documents: Vec<NodeId>,
+    /// The mappings written in flow style (`{…}`).
+    flow_mappings: BTreeSet<NodeId>,
     /// How many more nodes lookups may visit through merge keys and
     /// aliases; see [`Yaml::within_budget`].
     budget: Cell<usize>,
@@ -87,7 +89,9 @@ fn limit(nodes: usize) -> usize {
 const MAX_REPAIRS: usize = 256;
 
 enum Frame {
-    Mapping(Vec<NodeId>, usize),
+    /// Keys and values so far, the anchor, and whether it is written in
+    /// flow style (`{…}`).
+    Mapping(Vec<NodeId>, usize, bool),
     Sequence(Vec<NodeId>, usize),
 }
 
@@ -268,7 +272,11 @@ impl Yaml {
                     (error, copy.byte(span.start.index(), file.len()))
                 })?),
                 Event::MappingStart(anchor, _) => {
-                    stack.push(Frame::Mapping(Vec::new(), anchor));
+                    // A flow mapping's start event spans its properties and
+                    // the `{`; a block mapping's, its properties alone.
+                    let end = copy.byte(span.end.index(), file.len());
+                    let flow = end > 0 && file.as_bytes().get(end - 1) == Some(&b'{');
+                    stack.push(Frame::Mapping(Vec::new(), anchor, flow));
                     None
                 }
                 Event::SequenceStart(anchor, _) => {
@@ -276,15 +284,20 @@ impl Yaml {
                     None
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
-                    let (node, anchor) = match stack.pop() {
-                        Some(Frame::Mapping(items, anchor)) => {
+                    let (node, anchor, flow) = match stack.pop() {
+                        Some(Frame::Mapping(items, anchor, flow)) => {
                             let pairs = items.chunks(2).map(|p| (p[0], p[p.len() - 1])).collect();
-                            (Node::Mapping(pairs), anchor)
+                            (Node::Mapping(pairs), anchor, flow)
                         }
-                        Some(Frame::Sequence(items, anchor)) => (Node::Sequence(items), anchor),
+                        Some(Frame::Sequence(items, anchor)) => {
+                            (Node::Sequence(items), anchor, false)
+                        }
                         None => continue,
                     };
                     let id = yaml.push(node);
+                    if flow {
+                        yaml.flow_mappings.insert(id);
+                    }
                     if anchor != 0 {
                         anchors.insert(anchor, id);
                     }
@@ -294,7 +307,7 @@ impl Yaml {
             };
             if let Some(id) = completed {
                 match stack.last_mut() {
-                    Some(Frame::Mapping(items, _) | Frame::Sequence(items, _)) => items.push(id),
+                    Some(Frame::Mapping(items, ..) | Frame::Sequence(items, _)) => items.push(id),
                     None => yaml.documents.push(id),
                 }
             }
@@ -338,6 +351,11 @@ impl Yaml {
     fn push(&mut self, node: Node) -> NodeId {
         self.nodes.push(node);
         self.nodes.len() - 1
+    }
+
+    /// Whether the mapping at `id` is written in flow style (`{…}`).
+    pub fn is_flow_mapping(&self, id: NodeId) -> bool {
+        self.flow_mappings.contains(&id)
     }
 
     /// The scalar at `id`, if it is one.
@@ -523,6 +541,45 @@ pub fn record(text: &str, yaml: &Yaml, id: NodeId, prefix: &str, site: String, s
             line,
             reason: format!("{site} cannot be rewritten in place: {why}"),
         }),
+    }
+}
+
+/// A tag field's text split at its digest: `1.2@sha256:…` is the tag `1.2`
+/// and the digest `sha256:…`.
+pub fn split_tag(value: &str) -> (Option<String>, Option<String>) {
+    match value.split_once('@') {
+        Some((tag, digest)) => (Some(tag.to_owned()), Some(digest.to_owned())),
+        None => (Some(value.to_owned()), None),
+    }
+}
+
+/// Records `reference`, whose text is split over fields (Helm's `tag` and
+/// `digest`, kustomize's `newTag` and `digest`), at each of `places`: a
+/// field and what a pin writes there. When one of them cannot be rewritten
+/// in place, the reference is left alone: a pin rewrites all or none.
+pub fn record_split(
+    text: &str,
+    places: &[(&Scalar, Target)],
+    reference: &str,
+    site: &str,
+    scan: &mut Scan,
+) {
+    let mut spans = Vec::with_capacity(places.len());
+    for (scalar, _) in places {
+        match locate(text, scalar) {
+            Located::At(span, line) => spans.push((span, line)),
+            Located::Unsafe(line, why) => {
+                scan.left_alone.push(LeftAlone {
+                    text: reference.to_owned(),
+                    line,
+                    reason: format!("{site} cannot be rewritten in place: {why}"),
+                });
+                return;
+            }
+        }
+    }
+    for ((span, line), (_, target)) in spans.into_iter().zip(places) {
+        scan.push_target(reference, span, line, site.to_owned(), target.clone());
     }
 }
 

@@ -5,8 +5,8 @@
 //! `${{ … }}` expressions are left alone: their value is only known when
 //! the workflow runs.
 
-use super::yaml::{record, Yaml};
-use super::{Scan, ScanError};
+use crate::yaml::{record, Yaml};
+use crate::{Scan, ScanError};
 
 const DOCKER_ACTION: &str = "docker://";
 

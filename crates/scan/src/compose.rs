@@ -5,8 +5,8 @@
 //! scalar at the anchor, found and rewritten once. `${VAR}` interpolation
 //! is left alone: its value comes from the environment at deploy time.
 
-use super::yaml::{record, Yaml};
-use super::{Scan, ScanError};
+use crate::yaml::{record, Yaml};
+use crate::{Scan, ScanError};
 
 /// Finds the images a compose file's services run.
 pub fn scan(text: &str) -> Result<Scan, ScanError> {

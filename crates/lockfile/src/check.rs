@@ -27,7 +27,7 @@ pub fn entry_matches(spec: &ImageSpec, locked: &LockedImage) -> bool {
 
 /// Whether the lock entry records, for exactly the signers the entry
 /// requires, a signature by a key each signer still lists.
-pub fn signatures_match(spec: &ImageSpec, locked: &LockedImage) -> bool {
+pub(crate) fn signatures_match(spec: &ImageSpec, locked: &LockedImage) -> bool {
     spec.signed_by == locked.signed_by
         && spec.signer_keys.iter().all(|(signer, keys)| {
             locked
@@ -45,7 +45,7 @@ pub fn signatures_match(spec: &ImageSpec, locked: &LockedImage) -> bool {
 /// its options: the same reference, or for a versioned entry the same
 /// repository, `version` and `tags`, and a locked tag they allow. When it
 /// does, a change of options alone keeps the pin.
-pub fn same_target(spec: &ImageSpec, locked: &LockedImage) -> bool {
+pub(crate) fn same_target(spec: &ImageSpec, locked: &LockedImage) -> bool {
     match (&spec.version, &locked.requirement) {
         (None, None) => spec.reference == locked.reference,
         // A versioned entry names a repository; the lock holds the tag it

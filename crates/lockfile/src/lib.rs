@@ -32,15 +32,13 @@ mod signers;
 mod spanned_toml;
 mod versions;
 
-pub use check::{
-    check, entry_matches, same_target, signatures_match, status, Consistency, EntryStatus,
-};
+pub use check::{check, entry_matches, status, Consistency, EntryStatus};
 pub use diff::{diff, unambiguous_hex_len, EntryChange, LockDiff, SHORT_DIGEST_LEN};
 pub use digest::{Algorithm, Digest, DigestError};
 pub use file_error::FileError;
 pub use lock::{
     write_if_changed, LockError, LockErrorKind, LockedImage, LockedSignature, Lockfile,
-    PlatformManifest, LOCK_FILE, LOCK_VERSION,
+    PlatformManifest, LOCK_FILE,
 };
 pub use manifest::{
     find_manifest, ImageSpec, Manifest, ManifestError, ManifestErrorKind, PinConfig,
@@ -51,10 +49,10 @@ pub use plan::{changed, locked_check, plan_lock, LockPlan, LockedCheck, Target};
 pub use platform::{Platform, PlatformError};
 pub use reference::{
     is_valid_domain, CanonicalError, ParsedReference, Reference, ReferenceError,
-    ReferenceErrorKind, DEFAULT_DOMAIN, DEFAULT_TAG, MAX_PATH_LEN,
+    ReferenceErrorKind, DEFAULT_TAG,
 };
 pub use signers::{read_public_key_pem, RepositoryPattern, Signer, SignerKey};
 pub use versions::{
-    newest_allowed, newest_of_shape, parse_requirement, standing, versioned_tags, Requirement,
-    Standing, TagFilter, VersionError, VersionSpec, VersionedTag, DEFAULT_TAG_FILTER,
+    newest_allowed, standing, versioned_tags, Requirement, Standing, TagFilter, VersionError,
+    VersionSpec, VersionedTag,
 };

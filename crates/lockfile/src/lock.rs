@@ -27,7 +27,7 @@ use crate::versions::Requirement;
 pub const LOCK_FILE: &str = "images.lock";
 
 /// The format version this crate writes and the newest it reads.
-pub const LOCK_VERSION: u32 = 1;
+pub(crate) const LOCK_VERSION: u32 = 1;
 
 /// The first line of every lock, so nobody edits it by hand.
 pub(crate) const HEADER: &str =

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use crate::digest::{Digest, DigestError};
 
 /// The registry assumed when a reference names none.
-pub const DEFAULT_DOMAIN: &str = "docker.io";
+pub(crate) const DEFAULT_DOMAIN: &str = "docker.io";
 /// The old name of Docker Hub, rewritten to [`DEFAULT_DOMAIN`].
 const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
 /// Namespace of Docker Hub's official images (`nginx` is `library/nginx`).
@@ -28,7 +28,7 @@ const OFFICIAL_REPO_PREFIX: &str = "library/";
 /// The tag assumed when a reference has neither tag nor digest.
 pub const DEFAULT_TAG: &str = "latest";
 /// Longest repository path (the name without its domain), as upstream.
-pub const MAX_PATH_LEN: usize = 255;
+pub(crate) const MAX_PATH_LEN: usize = 255;
 /// Longest tag.
 const MAX_TAG_LEN: usize = 128;
 

@@ -17,7 +17,7 @@ use semver::{Version, VersionReq};
 
 /// The tag filter used when an entry names none: three numbers, with an
 /// optional `v` (`1.27.3`, `v1.27.3`).
-pub const DEFAULT_TAG_FILTER: &str = r"^v?(\d+\.\d+\.\d+)$";
+pub(crate) const DEFAULT_TAG_FILTER: &str = r"^v?(\d+\.\d+\.\d+)$";
 
 /// Why a requirement or a tag filter cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +46,8 @@ pub enum VersionError {
 pub struct Requirement {
     /// The requirement (`~1.27`).
     pub version: String,
-    /// The tag filter, when the entry names one (else [`DEFAULT_TAG_FILTER`]).
+    /// The tag filter, when the entry names one (else the default, which
+    /// takes `1.2.3` and `v1.2.3`).
     pub tags: Option<String>,
 }
 
@@ -186,7 +187,7 @@ fn read_version(text: &str) -> Option<Version> {
 }
 
 /// Reads a Cargo requirement.
-pub fn parse_requirement(text: &str) -> Result<VersionReq, VersionError> {
+pub(crate) fn parse_requirement(text: &str) -> Result<VersionReq, VersionError> {
     VersionReq::parse(text).map_err(|e| VersionError::Requirement {
         input: text.to_owned(),
         reason: e.to_string(),
@@ -246,7 +247,7 @@ pub fn newest_allowed<'a>(
 
 /// The newest release (not pre-release) tag the filter accepts, whatever
 /// the requirement: `outdated`'s "latest".
-pub fn newest_of_shape<'a>(
+pub(crate) fn newest_of_shape<'a>(
     filter: &TagFilter,
     tags: impl IntoIterator<Item = &'a str>,
 ) -> Option<VersionedTag<'a>> {

@@ -7,7 +7,7 @@ use crate::ResolveError;
 
 /// How transient failures (429, 5xx, resets, timeouts) are retried.
 ///
-/// Every request the resolver makes goes through [`RetryPolicy::run`]. A
+/// Every request the resolver makes goes through `RetryPolicy::run`. A
 /// call gives up after `attempts` tries, so the time one reference can take
 /// is bounded by `attempts` request timeouts plus the delays between them.
 ///

@@ -15,6 +15,7 @@ mod faults;
 mod files;
 mod hostile;
 mod init;
+mod interop;
 mod interrupt;
 mod list;
 mod lock;

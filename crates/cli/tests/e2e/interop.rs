@@ -59,19 +59,26 @@ fn skopeo_copy(from: &str, to: &str) {
     ]);
 }
 
+/// A project declaring each of [`KINDS`] as `ADDR/PREFIX/NAME:v1`, locked.
+fn locked_project(addr: &str, prefix: &str) -> Project {
+    let mut manifest = String::from("[images]\n");
+    for (_, name) in KINDS {
+        manifest.push_str(&format!("{name} = \"{addr}/{prefix}/{name}:v1\"\n"));
+    }
+    let project = Project::new(&manifest);
+    project.images(&["lock"]).expect_code(0);
+    project
+}
+
 #[test]
 fn the_digest_images_locks_is_the_sha256_of_what_skopeo_receives() {
     let reg = Registry::start().expect("start the test registry");
     let addr = reg.addr();
-    let mut manifest = String::from("[images]\n");
     for (kind, name) in KINDS {
         reg.push(&format!("acme/{name}"), "v1", &Fixture::new(kind, name))
             .expect("push");
-        manifest.push_str(&format!("{name} = \"{addr}/acme/{name}:v1\"\n"));
     }
-    let project = Project::new(&manifest);
-    project.images(&["lock"]).expect_code(0);
-    let lock = project.lock();
+    let lock = locked_project(&addr, "acme").lock();
     for (_, name) in KINDS {
         assert_eq!(
             lock.images[name].digest,
@@ -97,16 +104,13 @@ fn images_pushed_by_skopeo_lock_verify_and_catch_an_overwrite() {
     .expect("push");
 
     // skopeo publishes the release; images pins it.
-    let mut manifest = String::from("[images]\n");
     for (_, name) in KINDS {
         skopeo_copy(
             &format!("{addr}/src/{name}:v1"),
             &format!("{addr}/release/{name}:v1"),
         );
-        manifest.push_str(&format!("{name} = \"{addr}/release/{name}:v1\"\n"));
     }
-    let project = Project::new(&manifest);
-    project.images(&["lock"]).expect_code(0);
+    let project = locked_project(&addr, "release");
     let lock = project.lock();
     for (_, name) in KINDS {
         assert_eq!(

@@ -772,7 +772,10 @@ mod tests {
         assert_eq!(quote("a\"b\\c"), r#""a\"b\\c""#);
         assert_eq!(quote("\u{1}\u{7f}\n"), r#""\u0001\u007F\n""#);
         let text = format!("x = {}\n", quote("tab\t \u{0} é \u{7f} \"q\""));
-        let value: toml::Table = toml::from_str(&text).expect("valid toml");
-        assert_eq!(value["x"].as_str(), Some("tab\t \u{0} é \u{7f} \"q\""));
+        let value = toml::de::DeTable::parse(&text).expect("valid toml");
+        assert_eq!(
+            value.get_ref()["x"].get_ref().as_str(),
+            Some("tab\t \u{0} é \u{7f} \"q\"")
+        );
     }
 }

@@ -25,6 +25,8 @@ mod lock_fast;
 mod lock_lines;
 mod manifest;
 mod platform;
+#[cfg(test)]
+mod properties;
 mod reference;
 mod signers;
 mod spanned_toml;

@@ -27,6 +27,8 @@ mod manifest;
 mod manifest_edit;
 mod plan;
 mod platform;
+#[cfg(test)]
+mod properties;
 mod reference;
 mod signers;
 mod spanned_toml;

@@ -132,9 +132,15 @@ impl Lockfile {
     /// Parses lock text; `path` is used for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockError> {
         let version_line = format!("version = {LOCK_VERSION}");
-        if let Some(lock) = crate::lock_fast::parse_canonical(text, HEADER, &version_line) {
-            return Ok(lock);
+        match crate::lock_fast::parse_canonical(text, HEADER, &version_line) {
+            Some(lock) => Ok(lock),
+            None => Lockfile::parse_full(text, path),
         }
+    }
+
+    /// [`Lockfile::parse`] with the general TOML reader, whatever the
+    /// text: the one that reads hand edits and words every error.
+    pub(crate) fn parse_full(text: &str, path: &Path) -> Result<Lockfile, LockError> {
         let cx = Context { text, path };
         let entries = spanned_toml::parse(text).map_err(|err| {
             cx.error(
@@ -771,7 +777,10 @@ mod tests {
         assert_eq!(quote("a\"b\\c"), r#""a\"b\\c""#);
         assert_eq!(quote("\u{1}\u{7f}\n"), r#""\u0001\u007F\n""#);
         let text = format!("x = {}\n", quote("tab\t \u{0} é \u{7f} \"q\""));
-        let value: toml::Table = toml::from_str(&text).expect("valid toml");
-        assert_eq!(value["x"].as_str(), Some("tab\t \u{0} é \u{7f} \"q\""));
+        let value = toml::de::DeTable::parse(&text).expect("valid toml");
+        assert_eq!(
+            value.get_ref()["x"].get_ref().as_str(),
+            Some("tab\t \u{0} é \u{7f} \"q\"")
+        );
     }
 }

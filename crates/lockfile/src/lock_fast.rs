@@ -1,21 +1,25 @@
 //! Reading a lock that is exactly in the form [`Lockfile::to_toml`] writes,
 //! without a general TOML parser.
 //!
-//! A lock with 10,000 entries is 3-4 MB; the spanned TOML parser needs
-//! well over 100 ms for it, and `images lock` with nothing changed should
-//! take less than that in all. Since `images lock` is the only writer and
-//! its output is fixed, this reader accepts only that output: it reads the
-//! lines, then checks that writing the result gives back the very same
-//! text. Any difference (hand edits, another layout, escapes, duplicate
-//! names, an error) returns `None` and the caller uses the full parser,
-//! which also produces the error messages. Both readers therefore agree on
-//! every input the fast one accepts.
+//! A lock with 10,000 entries is 3-4 MB; the general reader (toml's
+//! spanned document, then our checks) needs about twice as long as this one
+//! for it, over 90 ms on the development machine (`images-bench`, see
+//! docs/performance.md), and `images lock` with nothing changed reads the
+//! lock twice. Since `images lock` is the only writer and its output is
+//! fixed, this reader accepts only that output, with LF or CRLF line
+//! endings: it reads the lines, then checks that writing the result gives
+//! back the very same text. Any difference (hand edits, another layout,
+//! escapes, duplicate names, signatures, an error) returns `None` and the
+//! caller uses the full parser, which also produces the error messages.
+//! Both readers therefore agree on every input the fast one accepts, and a
+//! property test runs the full parser on the writer's output too.
 
 use std::collections::BTreeMap;
 
 use crate::{Digest, LockedImage, Lockfile, Platform, PlatformManifest, Reference, Requirement};
 
-/// The lock in `text`, if `text` is exactly what [`Lockfile::to_toml`] writes.
+/// The lock in `text`, if `text` is exactly what [`Lockfile::to_toml`]
+/// writes, with LF or CRLF line endings.
 pub(crate) fn parse_canonical(text: &str, header: &str, version_line: &str) -> Option<Lockfile> {
     let mut lines = text.lines().peekable();
     if lines.next()? != header || lines.next()? != version_line {
@@ -90,8 +94,18 @@ pub(crate) fn parse_canonical(text: &str, header: &str, version_line: &str) -> O
         images.insert(name, image);
     }
     let lock = Lockfile { images };
-    // The proof that this reader understood the text as TOML would.
-    (lock.to_toml() == text).then_some(lock)
+    // The proof that this reader understood the text as TOML would: writing
+    // the lock gives back the text. `lines` reads LF and CRLF alike, so a
+    // lock that a Windows checkout (`core.autocrlf`) turned to CRLF is
+    // compared in CRLF; the writer escapes every `\r` in a value, so in
+    // its output one can only end a line.
+    let written = lock.to_toml();
+    let same = if text.contains('\r') {
+        written.replace('\n', "\r\n") == text
+    } else {
+        written == text
+    };
+    same.then_some(lock)
 }
 
 /// The value of `key = "value"`.
@@ -159,21 +173,40 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_to_toml_writes_with_crlf_line_endings() {
+        // What a Windows checkout with `core.autocrlf` makes of the lock:
+        // still the writer's output, so still the fast path.
+        let lock = sample();
+        let crlf = lock.to_toml().replace('\n', "\r\n");
+        assert_eq!(fast(&crlf), Some(lock.clone()));
+        assert_eq!(
+            Lockfile::parse_full(&crlf, Path::new("images.lock")).expect("valid TOML"),
+            lock
+        );
+    }
+
+    #[test]
     fn leaves_anything_else_to_the_full_parser() {
         let text = sample().to_toml();
         let edited = [
             text.replace("[[image]]\n", "[[image]]  # hand edit\n"),
-            text.replace('\n', "\r\n"),
+            // What the benchmark times the general parser on.
+            format!("# edited\n{text}"),
             text.replace("name = \"web\"", "name = \"api\""),
             format!("{text}\n"),
             text.replace("\"api\"", "\"a\\u0070i\""),
+            // Line endings mixed, or a CR that ends no line.
+            text.replacen('\n', "\r\n", 1),
+            text.replace('\n', "\r\n").replacen("\r\n", "\r\r\n", 2),
         ];
         for variant in &edited {
             assert_eq!(fast(variant), None, "{variant}");
         }
         // The full parser still reads the valid ones, to the same lock.
-        let full = Lockfile::parse(&edited[0], Path::new("images.lock")).expect("valid TOML");
-        assert_eq!(full, sample());
+        for valid in &edited[..2] {
+            let full = Lockfile::parse(valid, Path::new("images.lock")).expect("valid TOML");
+            assert_eq!(full, sample());
+        }
         assert!(
             Lockfile::parse(&edited[2], Path::new("images.lock")).is_err(),
             "duplicate name"

@@ -44,14 +44,8 @@ impl Lockfile {
             let Node::String(name) = name_value.get_ref() else {
                 continue;
             };
-            let span = match find("digest") {
-                Some((digest_key, digest_value)) => digest_key
-                    .span
-                    .clone()
-                    .unwrap_or_else(|| digest_value.span()),
-                None => name_key.span.clone().unwrap_or_else(|| name_value.span()),
-            };
-            lines.insert(name.clone(), index.line(span.start));
+            let key = find("digest").map_or(name_key, |(digest_key, _)| digest_key);
+            lines.insert(name.clone(), index.line(key.span.start));
         }
         lines
     }

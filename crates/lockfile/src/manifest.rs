@@ -31,7 +31,7 @@ use crate::file_error::FileError;
 use crate::platform::Platform;
 use crate::reference::{is_valid_domain, Reference};
 use crate::signers::{read_public_key_pem, RepositoryPattern, Signer, SignerKey};
-use crate::spanned_toml::{self, key_span, one_of, Entry, LineIndex, Located, Node};
+use crate::spanned_toml::{self, key_span, one_of, DuplicateKey, Entry, LineIndex, Located, Node};
 use crate::versions::VersionSpec;
 
 /// The manifest's file name, looked for in the working directory and its
@@ -156,11 +156,12 @@ impl Manifest {
             lines: LineIndex::new(text),
         };
         let entries = spanned_toml::parse(text).map_err(|err| {
-            let message = match duplicate_image(&err.message) {
-                Some(name) => format!(
-                    "image `{name}` is declared more than once (each name in `[images]` must be unique)"
+            // A key twice in `[images]` is two entries with one name; say that.
+            let message = match &err.duplicate {
+                Some(DuplicateKey { table, key }) if table == &["images"] => format!(
+                    "image `{key}` is declared more than once (each name in `[images]` must be unique)"
                 ),
-                None => format!("invalid TOML: {}", err.message),
+                _ => format!("invalid TOML: {}", err.message),
             };
             cx.error(ManifestErrorKind::Syntax, err.span, message)
         })?;
@@ -273,16 +274,6 @@ pub fn find_manifest(start: &Path) -> Option<PathBuf> {
         .ancestors()
         .map(|dir| dir.join(MANIFEST_FILE))
         .find(|candidate| candidate.is_file())
-}
-
-/// toml reports a repeated key in `[images]` as a generic duplicate key;
-/// for images that means two entries with one name, so say that.
-fn duplicate_image(message: &str) -> Option<&str> {
-    // Either `duplicate key ...` or, for `[images.web]` twice,
-    // `invalid table header: duplicate key ...`.
-    let start = message.find("duplicate key `")? + "duplicate key `".len();
-    let (name, tail) = message[start..].split_once('`')?;
-    (tail == " in table `images`").then_some(name)
 }
 
 /// What went wrong with a manifest, for callers that branch on it.

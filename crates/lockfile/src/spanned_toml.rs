@@ -5,24 +5,25 @@
 //! column, entry and what was expected (cargo-deny style), and unknown keys
 //! must be refused with their own position, which serde's messages do not
 //! give us in a form we can reword.
+//!
+//! The tree is built from toml's own spanned document ([`DeTable`]), whose
+//! every key and value carries its byte range; entries keep the order in
+//! which they are written (toml's `preserve_order`).
 
-use std::fmt;
 use std::ops::Range;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
 
 /// A key and its value, each with its span.
 pub(crate) type Entry = (Key, Located);
 
-/// A table key and, when toml knows it, where it is.
-///
-/// toml gives spans for keys written as `key = value` but not for the last
-/// component of a table header (`[images.web]`), so the span is optional
-/// and [`key_span`] falls back to the value's (the header's) span.
+/// A table key and where it is: the key itself, also for the last
+/// component of a table header (`web` in `[images.web]`).
 #[derive(Debug)]
 pub(crate) struct Key {
     pub(crate) name: String,
-    pub(crate) span: Option<Range<usize>>,
+    pub(crate) span: Range<usize>,
 }
 
 impl Key {
@@ -33,19 +34,16 @@ impl Key {
 
 /// Where to point for a message about an entry's key.
 pub(crate) fn key_span(entry: &Entry) -> Range<usize> {
-    let (key, value) = entry;
-    key.span.clone().unwrap_or_else(|| value.span())
+    entry.0.span.clone()
 }
 
-/// A value and where it is.
-///
-/// Like `toml::Spanned<Node>`, except that it also accepts values toml has
-/// no span for (an implicit table such as `images` in `[images.web]`,
-/// which `Spanned` refuses outright); those borrow their key's span.
+/// A value and where it is. A table written as a header (`[images.web]`)
+/// spans its header; one only implied by a longer header (`images` in
+/// `[images.web]`) spans its key there.
 #[derive(Debug)]
 pub(crate) struct Located {
     node: Node,
-    span: Option<Range<usize>>,
+    span: Range<usize>,
 }
 
 impl Located {
@@ -54,7 +52,7 @@ impl Located {
     }
 
     pub(crate) fn span(&self) -> Range<usize> {
-        self.span.clone().unwrap_or_default()
+        self.span.clone()
     }
 }
 
@@ -87,16 +85,70 @@ impl Node {
 
 /// Parses `text` into a tree.
 pub(crate) fn parse(text: &str) -> Result<Vec<Entry>, SyntaxError> {
-    match toml::from_str::<Node>(text) {
-        Ok(Node::Table(entries)) => Ok(entries),
-        Ok(other) => Err(SyntaxError {
-            message: format!("expected a table at the top level, found {}", other.kind()),
-            span: None,
-        }),
-        Err(err) => Err(SyntaxError {
-            message: tidy_message(err.message()),
-            span: err.span(),
-        }),
+    let (root, errors) = DeTable::parse_recoverable(text);
+    let mut builder = Builder::default();
+    let entries = builder.table(root.into_inner());
+    // toml checks the syntax of the whole text before it builds tables,
+    // and leaves the range of integers to us, so the error it meets first
+    // may not be the first in the text; report that one, as a reader would
+    // meet it.
+    let first = errors
+        .into_iter()
+        .map(|err| {
+            let start = err.span().map_or(usize::MAX, |span| span.start);
+            (start, SyntaxError::new(text, &err))
+        })
+        .chain(builder.too_large.into_iter().map(|span| {
+            let error = SyntaxError {
+                message: "number too large to fit in target type".to_owned(),
+                span: Some(span.clone()),
+                duplicate: None,
+            };
+            (span.start, error)
+        }))
+        .min_by_key(|(start, _)| *start);
+    match first {
+        None => Ok(entries),
+        Some((_, err)) => Err(err),
+    }
+}
+
+/// A TOML syntax (or type) error with its position, if toml knows it.
+#[derive(Debug)]
+pub(crate) struct SyntaxError {
+    pub(crate) message: String,
+    pub(crate) span: Option<Range<usize>>,
+    /// Set when the error is a key defined a second time in one table.
+    pub(crate) duplicate: Option<DuplicateKey>,
+}
+
+/// A key defined twice: the path of the table it is in (empty for the
+/// top level) and the key.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DuplicateKey {
+    pub(crate) table: Vec<String>,
+    pub(crate) key: String,
+}
+
+impl SyntaxError {
+    fn new(text: &str, err: &toml::de::Error) -> SyntaxError {
+        let span = err.span();
+        let duplicate = span.as_ref().and_then(|span| duplicate_key(text, span));
+        let message = match &duplicate {
+            // Name the key and its table, which toml's message does not.
+            Some(DuplicateKey { table, key }) if table.is_empty() => {
+                format!("duplicate key `{key}` in document root")
+            }
+            Some(DuplicateKey { table, key }) => {
+                format!("duplicate key `{key}` in table `{}`", table.join("."))
+            }
+            None => tidy_message(err.message()),
+        };
+        SyntaxError {
+            message,
+            span,
+            duplicate,
+        }
     }
 }
 
@@ -110,11 +162,112 @@ fn tidy_message(message: &str) -> String {
         .join(": ")
 }
 
-/// A TOML syntax (or type) error with its position, if toml knows it.
-#[derive(Debug)]
-pub(crate) struct SyntaxError {
-    pub(crate) message: String,
-    pub(crate) span: Option<Range<usize>>,
+/// Whether the error at `span` of `text` is a key defined a second time,
+/// and if so which key in which table.
+///
+/// toml says so only in English, so this asks the document instead: the
+/// span must hold exactly one key, and writing a name used nowhere else in
+/// its place must make that error go away and leave the new name in a
+/// table. Then the name there was the problem, and the only thing TOML
+/// finds wrong with a well-formed key is that its table already has it
+/// (as a value, or as a table defined in another way).
+fn duplicate_key(text: &str, span: &Range<usize>) -> Option<DuplicateKey> {
+    let key = single_key(text.get(span.clone())?)?;
+    let fresh = (0..)
+        .map(|n| format!("images-fresh-key-{n}"))
+        .find(|candidate| !text.contains(candidate.as_str()))?;
+    let renamed = format!("{}{fresh}{}", &text[..span.start], &text[span.end..]);
+    let (root, errors) = DeTable::parse_recoverable(&renamed);
+    let still_there = errors
+        .iter()
+        .any(|err| err.span().is_some_and(|s| s.start == span.start));
+    if still_there {
+        return None;
+    }
+    let table = path_of(root.get_ref(), &fresh)?;
+    Some(DuplicateKey { table, key })
+}
+
+/// The key `written` spells, if it is exactly one key (`web`, `"web"`,
+/// `'w.b'`), not a dotted path or anything else.
+fn single_key(written: &str) -> Option<String> {
+    let line = format!("{written} = 0");
+    let root = DeTable::parse(&line).ok()?.into_inner();
+    let mut entries = root.into_iter();
+    match (entries.next(), entries.next()) {
+        (Some((key, _)), None) if key.span() == (0..written.len()) => {
+            Some(key.into_inner().into_owned())
+        }
+        _ => None,
+    }
+}
+
+/// The path of the table that holds `key`, searching tables and arrays of
+/// tables.
+fn path_of(table: &DeTable<'_>, key: &str) -> Option<Vec<String>> {
+    if table.contains_key(key) {
+        return Some(Vec::new());
+    }
+    table.iter().find_map(|(name, value)| {
+        let tables: Vec<&DeTable<'_>> = match value.get_ref() {
+            DeValue::Table(inner) => vec![inner],
+            DeValue::Array(items) => items
+                .iter()
+                .filter_map(|item| item.get_ref().as_table())
+                .collect(),
+            _ => Vec::new(),
+        };
+        tables.into_iter().find_map(|inner| {
+            let mut path = path_of(inner, key)?;
+            path.insert(0, name.get_ref().to_string());
+            Some(path)
+        })
+    })
+}
+
+/// Turns toml's tree into ours, noting integers too large for an `i64`.
+#[derive(Default)]
+struct Builder {
+    too_large: Vec<Range<usize>>,
+}
+
+impl Builder {
+    /// toml's table as our entries, in the order they are written.
+    fn table(&mut self, table: DeTable<'_>) -> Vec<Entry> {
+        table
+            .into_iter()
+            .map(|(key, value)| {
+                let span = key.span();
+                let key = Key {
+                    name: key.into_inner().into_owned(),
+                    span,
+                };
+                (key, self.located(value))
+            })
+            .collect()
+    }
+
+    fn located(&mut self, value: Spanned<DeValue<'_>>) -> Located {
+        let span = value.span();
+        let node = match value.into_inner() {
+            DeValue::String(s) => Node::String(s.into_owned()),
+            DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+                Ok(v) => Node::Integer(v),
+                Err(_) => {
+                    self.too_large.push(span.clone());
+                    Node::Integer(0)
+                }
+            },
+            DeValue::Float(_) => Node::Float,
+            DeValue::Boolean(b) => Node::Boolean(b),
+            DeValue::Datetime(_) => Node::Datetime,
+            DeValue::Array(items) => {
+                Node::Array(items.into_iter().map(|item| self.located(item)).collect())
+            }
+            DeValue::Table(entries) => Node::Table(self.table(entries)),
+        };
+        Located { node, span }
+    }
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
@@ -161,217 +314,6 @@ pub(crate) fn one_of(keys: &[&str]) -> String {
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Node, D::Error> {
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-struct NodeVisitor;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a TOML value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Boolean(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Integer(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
-        i64::try_from(v)
-            .map(Node::Integer)
-            .map_err(|_| E::custom("integer is too large"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Node, E> {
-        Ok(Node::Float)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::String(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
-        Ok(Node::String(v))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Located>()? {
-            items.push(item);
-        }
-        Ok(Node::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        match map.next_key::<Key>()? {
-            Some(first) => table_from(first, map),
-            None => Ok(Node::Table(Vec::new())),
-        }
-    }
-}
-
-/// The rest of a table whose first key has been read.
-fn table_from<'de, A: MapAccess<'de>>(first: Key, mut map: A) -> Result<Node, A::Error> {
-    // toml hands a datetime to serde as a one-entry map under a private
-    // key; neither of our files has a use for one.
-    if first.name == DATETIME_KEY {
-        map.next_value::<de::IgnoredAny>()?;
-        return Ok(Node::Datetime);
-    }
-    let mut entries = Vec::new();
-    let mut key = Some(first);
-    while let Some(k) = key {
-        let mut value = map.next_value::<Located>()?;
-        if value.span.is_none() {
-            value.span.clone_from(&k.span);
-        }
-        entries.push((k, value));
-        key = map.next_key::<Key>()?;
-    }
-    Ok(Node::Table(entries))
-}
-
-impl<'de> Deserialize<'de> for Located {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Located, D::Error> {
-        deserializer.deserialize_struct(SPANNED_NAME, SPANNED_FIELDS, LocatedVisitor)
-    }
-}
-
-/// Accepts the span-carrying map toml offers when asked for a spanned
-/// value, or any plain value when it has no span to offer.
-struct LocatedVisitor;
-
-impl LocatedVisitor {
-    fn plain<E>(node: Result<Node, E>) -> Result<Located, E> {
-        node.map(|node| Located { node, span: None })
-    }
-}
-
-impl<'de> Visitor<'de> for LocatedVisitor {
-    type Value = Located;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a TOML value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Located, E> {
-        Self::plain(NodeVisitor.visit_bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Located, E> {
-        Self::plain(NodeVisitor.visit_i64(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Located, E> {
-        Self::plain(NodeVisitor.visit_u64(v))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Located, E> {
-        Self::plain(NodeVisitor.visit_f64(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Located, E> {
-        Self::plain(NodeVisitor.visit_str(v))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Located, A::Error> {
-        Self::plain(NodeVisitor.visit_seq(seq))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Located, A::Error> {
-        let Some(first) = map.next_key::<Key>()? else {
-            return Ok(Located {
-                node: Node::Table(Vec::new()),
-                span: None,
-            });
-        };
-        if first.name != SPANNED_START {
-            return Self::plain(table_from(first, map));
-        }
-        let start = map.next_value::<usize>()?;
-        let (mut end, mut node) = (None, None);
-        while let Some(field) = map.next_key::<Key>()? {
-            match field.name.as_str() {
-                SPANNED_END => end = Some(map.next_value::<usize>()?),
-                SPANNED_VALUE => node = Some(map.next_value::<Node>()?),
-                _ => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-        }
-        let node = node.ok_or_else(|| de::Error::missing_field(SPANNED_VALUE))?;
-        Ok(Located {
-            node,
-            span: end.map(|end| start..end),
-        })
-    }
-}
-
-/// The private key under which toml passes a datetime (toml_datetime).
-const DATETIME_KEY: &str = "$__toml_private_datetime";
-
-/// The private struct name and fields by which a deserializer recognizes a
-/// request for `serde_spanned::Spanned` (serde_spanned's `__unstable`
-/// constants, not reachable without a direct dependency). If they ever
-/// change, toml treats the request as a plain one and keys simply lose
-/// their spans, falling back to the value's.
-const SPANNED_NAME: &str = "$__serde_spanned_private_Spanned";
-const SPANNED_START: &str = "$__serde_spanned_private_start";
-const SPANNED_END: &str = "$__serde_spanned_private_end";
-const SPANNED_VALUE: &str = "$__serde_spanned_private_value";
-const SPANNED_FIELDS: &[&str] = &[SPANNED_START, SPANNED_END, SPANNED_VALUE];
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
-        deserializer.deserialize_struct(SPANNED_NAME, SPANNED_FIELDS, KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a table key")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-        Ok(Key {
-            name: v.to_owned(),
-            span: None,
-        })
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Key, A::Error> {
-        let (mut start, mut end, mut name) = (None, None, None);
-        while let Some(field) = map.next_key::<String>()? {
-            match field.as_str() {
-                SPANNED_START => start = Some(map.next_value::<usize>()?),
-                SPANNED_END => end = Some(map.next_value::<usize>()?),
-                SPANNED_VALUE => name = Some(map.next_value::<String>()?),
-                _ => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-        }
-        let name = name.ok_or_else(|| de::Error::missing_field(SPANNED_VALUE))?;
-        let span = match (start, end) {
-            (Some(start), Some(end)) => Some(start..end),
-            _ => None,
-        };
-        Ok(Key { name, span })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,11 +344,7 @@ mod tests {
         let Node::Table(images) = value.get_ref() else {
             panic!("expected a table");
         };
-        let web = images[0]
-            .0
-            .span
-            .clone()
-            .expect("`key = value` keys have spans");
+        let web = images[0].0.span.clone();
         assert_eq!(line_col("[images]\nweb = \"nginx\"\n", web.start), (2, 1));
     }
 
@@ -417,7 +355,7 @@ mod tests {
     }
 
     #[test]
-    fn header_keys_fall_back_to_the_header_span() {
+    fn header_keys_have_spans() {
         let text = "[images]\n\n[images.web]\nimage = \"nginx\"\n";
         let entries = parse(text).expect("valid toml");
         let Node::Table(images) = entries[0].1.get_ref() else {
@@ -425,6 +363,78 @@ mod tests {
         };
         assert_eq!(images[0].0.as_str(), "web");
         assert_eq!(line_col(text, key_span(&images[0]).start).0, 3);
+    }
+
+    fn duplicate(text: &str) -> Option<DuplicateKey> {
+        parse(text).expect_err("invalid toml").duplicate
+    }
+
+    fn key_in(table: &[&str], key: &str) -> Option<DuplicateKey> {
+        Some(DuplicateKey {
+            table: table.iter().map(|t| t.to_string()).collect(),
+            key: key.to_owned(),
+        })
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_with_their_table() {
+        let images = key_in(&["images"], "web");
+        assert_eq!(duplicate("[images]\nweb = 1\nweb = 2\n"), images);
+        assert_eq!(duplicate("[images]\nweb = 1\n\"web\" = 2\n"), images);
+        assert_eq!(duplicate("images.web = 1\nimages.web = 2\n"), images);
+        assert_eq!(
+            duplicate("[images.web]\nimage = \"a\"\n[images.web]\nimage = \"b\"\n"),
+            images
+        );
+        assert_eq!(duplicate("a = 1\na = 2\n"), key_in(&[], "a"));
+        assert_eq!(
+            duplicate("[images]\nweb = { image = \"a\", image = \"b\" }\n"),
+            key_in(&["images", "web"], "image")
+        );
+        assert_eq!(
+            duplicate("[[image]]\nname = \"a\"\nname = \"b\"\n"),
+            key_in(&["image"], "name")
+        );
+        let err = parse("[images]\nweb = 1\nweb = 2\n").expect_err("duplicate");
+        assert_eq!(err.message, "duplicate key `web` in table `images`");
+        assert_eq!(
+            err.span
+                .map(|s| line_col("[images]\nweb = 1\nweb = 2\n", s.start)),
+            Some((3, 1))
+        );
+    }
+
+    #[test]
+    fn other_errors_are_not_duplicates() {
+        // `nginx` unquoted, where `[images]` does have a key `nginx`.
+        assert_eq!(duplicate("[images]\nnginx = 1\nweb = nginx\n"), None);
+        assert_eq!(duplicate("[images]\nweb = [ web ]\n"), None);
+        assert_eq!(duplicate("[images]\nweb = \"nginx\n"), None);
+        assert_eq!(duplicate("[images]\nwe b = 1\n"), None);
+    }
+
+    #[test]
+    fn integers_beyond_i64_are_errors_where_they_are() {
+        let text = "a = 1\nb = 99999999999999999999\n";
+        let err = parse(text).expect_err("too large");
+        assert_eq!(err.message, "number too large to fit in target type");
+        assert_eq!(err.span.map(|s| line_col(text, s.start)), Some((2, 5)));
+        // The first problem in the text is the one reported.
+        let text = "b = 99999999999999999999\na = 1\na = 2\n";
+        assert_eq!(
+            parse(text).expect_err("invalid").span.map(|s| s.start),
+            Some(4)
+        );
+        let entries = parse("a = 0x7fffffffffffffff\nb = -9223372036854775808\n").expect("fits");
+        assert!(matches!(entries[0].1.get_ref(), Node::Integer(i64::MAX)));
+        assert!(matches!(entries[1].1.get_ref(), Node::Integer(i64::MIN)));
+    }
+
+    #[test]
+    fn entries_keep_the_order_they_are_written_in() {
+        let entries = parse("z = 1\na = 2\n[m]\n[b]\n").expect("valid toml");
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["z", "a", "m", "b"]);
     }
 
     #[test]

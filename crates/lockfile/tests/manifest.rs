@@ -208,6 +208,25 @@ fn duplicate_image_names_are_refused_clearly() {
         message.contains("image `web` is declared more than once"),
         "{message}"
     );
+    // However the second one is written: quoted, as a table header, dotted.
+    for text in [
+        "[images]\nweb = \"nginx\"\n\"web\" = \"httpd\"\n",
+        "[images.web]\nimage = \"nginx\"\n\n[images.web]\nimage = \"httpd\"\n",
+        "[images]\nweb = \"nginx\"\n\n[images.web]\nimage = \"httpd\"\n",
+        "images.web = \"nginx\"\nimages.web = \"httpd\"\n",
+    ] {
+        let message = error(text);
+        assert!(
+            message.contains("image `web` is declared more than once"),
+            "{text:?}: {message}"
+        );
+    }
+    // A key twice anywhere else is plain invalid TOML, naming key and table.
+    let message = error("[registries.\"r:5000\"]\ninsecure = true\ninsecure = false\n");
+    assert_eq!(
+        message,
+        "images.toml:3:1: invalid TOML: duplicate key `insecure` in table `registries.r:5000`"
+    );
 }
 
 #[test]

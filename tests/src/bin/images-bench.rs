@@ -10,8 +10,10 @@
 //! loopback, pushes N tags of the four manifest kinds over N/10
 //! repositories, and measures: a raw GET and a raw HEAD baseline (one
 //! request per tag, keep-alive, J in flight), cold `images lock`,
-//! `images verify`, `images lock` with nothing changed, and
-//! `skopeo inspect` 8 in parallel (on a sample of S tags, scaled to N).
+//! `images verify`, `images lock` with nothing changed, reading the
+//! images.lock it wrote in process (the line reader, the general parser,
+//! and CRLF), and `skopeo inspect` 8 in parallel (on a sample of S tags,
+//! scaled to N).
 //!
 //! `images-bench --latency MS [N...]` measures instead against a TLS
 //! registry (which offers HTTP/2) behind a latency proxy of ours, MS
@@ -33,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use futures::stream::{self, StreamExt};
+use images_lockfile::Lockfile;
 use images_testkit::{
     Fixture, Kind, LatencyProxy, Registry, RegistryOptions, TestCa, TokenServer,
     ACCEPT_ALL_MANIFESTS, TOKEN_SERVICE,
@@ -182,6 +185,7 @@ fn bench_size(
         0,
     )?;
     let unchanged = run_images(images, dir.path(), &["lock", "-q"], 0)?;
+    let [line_reader, general, crlf] = lock_readers(&dir.path().join("images.lock"))?;
     let skopeo = skopeo_inspect(&registry.addr(), &tags, skopeo_sample.min(n))?;
 
     println!("\nN = {n} tags in {repos} repositories, {jobs} in flight");
@@ -233,6 +237,24 @@ fn bench_size(
         Some(unchanged.peak_rss_kib),
         "0 requests".into(),
     );
+    row(
+        "read images.lock: line reader",
+        line_reader,
+        None,
+        "1.00x".into(),
+    );
+    row(
+        "read images.lock: general parser",
+        general,
+        None,
+        format!("{} line reader", ratio(general, line_reader)),
+    );
+    row(
+        "read images.lock: CRLF",
+        crlf,
+        None,
+        format!("{} line reader", ratio(crlf, line_reader)),
+    );
     if let Some((sample, wall)) = skopeo {
         let scaled = wall.mul_f64(n as f64 / sample as f64);
         let label = if sample == n {
@@ -256,6 +278,35 @@ fn bench_size(
         );
     }
     Ok((lock.wall, verify.wall))
+}
+
+/// How long `Lockfile::parse` takes, in process and best of five, on the
+/// lock `images lock` wrote: as written (the line reader of `lock_fast`),
+/// with a comment above its header (the same lock, which the line reader
+/// declines on its first line, so the general parser reads all of it),
+/// and with CRLF line endings, as a Windows checkout has it.
+fn lock_readers(path: &Path) -> anyhow::Result<[Duration; 3]> {
+    let text = std::fs::read_to_string(path)?;
+    let expected = Lockfile::parse(&text, path)?;
+    let variants = [
+        text.clone(),
+        format!("# edited\n{text}"),
+        text.replace('\n', "\r\n"),
+    ];
+    let mut best = [Duration::MAX; 3];
+    // Interleaved, so that a busy moment of a shared machine costs each
+    // reader alike.
+    for _ in 0..5 {
+        for (slot, variant) in best.iter_mut().zip(&variants) {
+            let started = Instant::now();
+            let lock = Lockfile::parse(variant, path)?;
+            *slot = (*slot).min(started.elapsed());
+            if lock != expected {
+                bail!("a variant of {} read as another lock", path.display());
+            }
+        }
+    }
+    Ok(best)
 }
 
 /// `images` against curl over HTTP/2 and skopeo, through a latency proxy

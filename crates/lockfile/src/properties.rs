@@ -4,7 +4,10 @@
 //! Two kinds of property: no input makes a reader panic (each returns a
 //! value or an error), and a lock printed by `to_toml` reads back as the
 //! same lock and prints to the same bytes (the lock is the tool's own
-//! output, so anything it writes it must read).
+//! output, so anything it writes it must read). `Lockfile::parse` reads
+//! the writer's own output with the line reader (`lock_fast`), so the
+//! round trip is also run through the general reader directly; that is
+//! why these live inside the crate rather than in `tests/`.
 //!
 //! Case counts stay modest (256 each, the proptest default) so the suite
 //! stays fast on two cores.
@@ -12,8 +15,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use images_lockfile::{
-    Digest, LockedImage, Lockfile, Manifest, Platform, PlatformManifest, Reference,
+use crate::{
+    Digest, LockedImage, LockedSignature, Lockfile, Manifest, Platform, PlatformManifest,
+    Reference, Requirement,
 };
 use proptest::prelude::*;
 
@@ -110,33 +114,67 @@ fn name() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A version requirement as the lock copies it from images.toml: any
+/// text, since the lock quotes it.
+fn requirement() -> impl Strategy<Value = Requirement> {
+    (
+        prop_oneof!["[~^<>=]{0,2}[0-9]{1,2}(\\.[0-9]{1,2}){0,2}", "\\PC{1,8}"],
+        prop::option::of(prop_oneof![Just("^v?(.*)$".to_string()), any::<String>()]),
+    )
+        .prop_map(|(version, tags)| Requirement { version, tags })
+}
+
+fn signature() -> impl Strategy<Value = LockedSignature> {
+    (name(), digest(), digest()).prop_map(|(signer, key, artifact)| LockedSignature {
+        signer,
+        key,
+        artifact,
+    })
+}
+
 fn locked_image() -> impl Strategy<Value = LockedImage> {
     (
-        reference(),
-        digest(),
-        prop_oneof![
-            Just("application/vnd.oci.image.index.v1+json".to_string()),
-            Just("application/vnd.oci.image.manifest.v1+json".to_string()),
-            "[a-z]{1,10}/[a-z.+-]{1,20}",
-        ],
-        any::<bool>(),
+        (
+            reference(),
+            digest(),
+            prop_oneof![
+                Just("application/vnd.oci.image.index.v1+json".to_string()),
+                Just("application/vnd.oci.image.manifest.v1+json".to_string()),
+                "[a-z]{1,10}/[a-z.+-]{1,20}",
+            ],
+            any::<bool>(),
+            prop::option::of(requirement()),
+        ),
         prop::collection::vec(platform(), 0..3),
         prop::collection::vec(
             (platform(), digest())
                 .prop_map(|(platform, digest)| PlatformManifest { platform, digest }),
             0..4,
         ),
+        // Most entries are unsigned, and only those take the line reader.
+        prop_oneof![
+            3 => Just((Vec::new(), Vec::new())),
+            1 => (
+                prop::collection::vec(name(), 1..3),
+                prop::collection::vec(signature(), 0..3)
+            ),
+        ],
     )
         .prop_map(
-            |(reference, digest, media_type, mutable, platforms, manifests)| LockedImage {
+            |(
+                (reference, digest, media_type, mutable, requirement),
+                platforms,
+                manifests,
+                (signed_by, signatures),
+            )| LockedImage {
                 name: String::new(),
                 reference,
                 digest,
                 media_type,
                 mutable,
-                requirement: None,
-                signed_by: Vec::new(),
-                signatures: Vec::new(),
+                requirement,
+                signed_by,
+                signatures,
                 platforms,
                 manifests,
             },
@@ -237,6 +275,20 @@ proptest! {
         let parsed = parsed.unwrap_or_default();
         prop_assert_eq!(&parsed, &lock);
         // And printing is a fixed point: byte-identical the second time.
-        prop_assert_eq!(parsed.to_toml(), text);
+        prop_assert_eq!(&parsed.to_toml(), &text);
+        // A checkout that turned the line endings to CRLF reads the same.
+        let crlf = text.replace('\n', "\r\n");
+        let parsed = Lockfile::parse(&crlf, Path::new("images.lock")).ok();
+        prop_assert_eq!(parsed.as_ref(), Some(&lock));
+    }
+
+    #[test]
+    fn the_general_reader_reads_a_printed_lock_as_the_same_lock(lock in lockfile()) {
+        // `parse` hands the writer's output to the line reader; the
+        // general reader must agree with it on every such text.
+        let text = lock.to_toml();
+        let parsed = Lockfile::parse_full(&text, Path::new("images.lock"));
+        prop_assert!(parsed.is_ok(), "{:?}\n{}", parsed.err(), text);
+        prop_assert_eq!(parsed.unwrap_or_default(), lock);
     }
 }

@@ -106,7 +106,8 @@ pub fn lock_project(
     if args.locked && args.update.is_none() && plan.out_of_date_offline(&old) {
         return Err(out_of_date(project, &plan, &old, &plan.lock));
     }
-    let mut new = plan.lock.clone();
+    // What is kept is the start of the new lock; the plan needs no copy.
+    let mut new = std::mem::take(&mut plan.lock);
 
     if !plan.resolve.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?);

@@ -35,10 +35,7 @@ pub fn kind_by_name(path: &Path) -> Option<FileKind> {
     {
         return Some(FileKind::Dockerfile);
     }
-    if matches!(
-        name,
-        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-    ) {
+    if super::kustomizations::KUSTOMIZATION_FILES.contains(&name) {
         return Some(FileKind::Kustomization);
     }
     let yaml_stem = lower

@@ -11,7 +11,8 @@ use std::rc::Rc;
 use images_scan::Kustomization;
 
 /// The names kustomize reads a directory's kustomization from.
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The manifests kustomizations govern.
 #[derive(Debug, Default)]
@@ -53,15 +54,28 @@ impl Governed {
         governed
     }
 
+    /// The kustomizations whose resources include the file at `path`
+    /// (none when it is not governed), looked up once per file.
+    pub fn of(&self, path: &Path) -> Governors<'_> {
+        let kustomizations = if self.files.is_empty() {
+            None
+        } else {
+            std::fs::canonicalize(path)
+                .ok()
+                .and_then(|canonical| self.files.get(&canonical))
+        };
+        Governors(kustomizations.map_or(&[], Vec::as_slice))
+    }
+}
+
+/// The kustomizations that govern one file.
+pub struct Governors<'a>(&'a [(PathBuf, Rc<Kustomization>)]);
+
+impl Governors<'_> {
     /// The kustomization (as found) and `images:` name that rewrite
-    /// `image` in the file at `path`, when one does.
-    pub fn governor(&self, path: &Path, image: &str) -> Option<(&Path, &str)> {
-        if self.files.is_empty() {
-            return None;
-        }
-        let canonical = std::fs::canonicalize(path).ok()?;
-        self.files
-            .get(&canonical)?
+    /// `image` in this file, when one does.
+    pub fn governor(&self, image: &str) -> Option<(&Path, &str)> {
+        self.0
             .iter()
             .find_map(|(by, k)| Some((by.as_path(), k.rewrites(image)?)))
     }
@@ -136,12 +150,12 @@ mod tests {
         let governed = Governed::new(&[&overlay]);
         for file in ["base/app.yaml", "overlay/job.yaml"] {
             assert_eq!(
-                governed.governor(&root.join(file), "app:1.0"),
+                governed.of(&root.join(file)).governor("app:1.0"),
                 Some((overlay.as_path(), "app")),
                 "{file}"
             );
-            assert_eq!(governed.governor(&root.join(file), "nginx"), None);
+            assert_eq!(governed.of(&root.join(file)).governor("nginx"), None);
         }
-        assert_eq!(governed.governor(&root.join("other.yaml"), "app"), None);
+        assert_eq!(governed.of(&root.join("other.yaml")).governor("app"), None);
     }
 }

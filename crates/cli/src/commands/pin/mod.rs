@@ -351,11 +351,12 @@ fn read_files(
                 continue;
             }
         };
+        let governors = governed.of(&path);
         let mut file_records: Vec<Record> = found
             .found
             .iter()
             .map(|f| {
-                let record = match governed.governor(&path, &f.image) {
+                let record = match governors.governor(&f.image) {
                     Some((by, name)) => {
                         let state = State::Governed {
                             by: by.to_path_buf(),

@@ -1,5 +1,6 @@
 //! Pure data for `images`: image references and digests, the `images.toml`
-//! schema and its in-place editing, the `images.lock` format, consistency checks between them, and
+//! schema and its in-place editing, the `images.lock` format, consistency checks between them,
+//! what `images lock` and `images verify` decide offline from the two (`plan`, `verify_plan`), and
 //! the differences between two locks.
 //!
 //! No network and no async; the only I/O is reading and writing those two
@@ -32,6 +33,7 @@ mod properties;
 mod reference;
 mod signers;
 mod spanned_toml;
+mod verify_plan;
 mod versions;
 
 pub use check::{check, entry_matches, status, Consistency, EntryStatus};
@@ -54,6 +56,7 @@ pub use reference::{
     ReferenceErrorKind, DEFAULT_TAG,
 };
 pub use signers::{read_public_key_pem, RepositoryPattern, Signer, SignerKey};
+pub use verify_plan::{plan_verify, OutOfDate, Staleness, VerifyPlan};
 pub use versions::{
     newest_allowed, standing, versioned_tags, Requirement, Standing, TagFilter, VersionError,
     VersionSpec, VersionedTag,

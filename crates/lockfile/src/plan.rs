@@ -216,7 +216,7 @@ pub fn locked_check(old: &Lockfile, new: &Lockfile, on_disk: Option<&[u8]>) -> L
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::Path;
 
     use super::*;
@@ -231,7 +231,7 @@ mod tests {
 
     /// The lock `images lock` would make of `manifest` if every tag named
     /// [`DIGEST`].
-    fn locked(manifest: &Manifest) -> Lockfile {
+    pub(crate) fn locked(manifest: &Manifest) -> Lockfile {
         let plan = plan_lock(manifest, &Lockfile::default(), &BTreeSet::new());
         let mut lock = plan.lock.clone();
         for target in &plan.resolve {

@@ -27,6 +27,7 @@ mod blob;
 mod challenge;
 mod client;
 mod error;
+pub mod grade;
 mod media_type;
 mod referrers;
 mod resolve;

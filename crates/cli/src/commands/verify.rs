@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use images_lockfile::{check, LockedImage, Lockfile, LOCK_FILE};
+use images_lockfile::{plan_verify, LockedImage, Lockfile, LOCK_FILE};
+use images_resolver::grade::{self, Severity, SignatureCheck, Status, UNSIGNED_MOVE};
 use images_resolver::signature::TrustedKey;
 use images_resolver::{check_signers, Finding, Resolver, SignerCheck};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::args::{Global, VerifyArgs, VerifyFormat};
 use crate::exit::{exit_for, Exit, Failure};
@@ -46,6 +47,7 @@ enum Source {
 enum Outcome {
     Ok,
     Drift(Finding),
+    /// The lock does not match images.toml: how, in words.
     OutOfDate(&'static str),
     /// The signature the lock recorded is gone and no valid one by the
     /// signer is left: which signers, in words.
@@ -56,14 +58,19 @@ enum Outcome {
 }
 
 impl Report {
-    fn status(&self) -> &'static str {
+    /// What became of the entry, for the grading.
+    fn status(&self) -> Status {
         match &self.outcome {
-            Outcome::Ok => "ok",
-            Outcome::Drift(f) => f.kind.as_str(),
-            Outcome::OutOfDate(_) => "lock-out-of-date",
-            Outcome::SignatureGone(_) => "signature-gone",
-            Outcome::Unchecked(..) => "unchecked",
+            Outcome::Ok => Status::Ok,
+            Outcome::Drift(f) => Status::Drift(f.kind),
+            Outcome::OutOfDate(_) => Status::OutOfDate,
+            Outcome::SignatureGone(_) => Status::SignatureGone,
+            Outcome::Unchecked(..) => Status::Unchecked,
         }
+    }
+
+    fn severity(&self) -> Severity {
+        grade::grade(self.status(), self.mutable, self.signed)
     }
 
     /// What this entry alone means for the exit code.
@@ -75,23 +82,12 @@ impl Report {
         }
     }
 
-    /// A mutable entry that moved is a warning, not a failure. Tampering
-    /// never is: a mutable tag may move, its answers may not lie; nor is a
-    /// move to a digest its signers did not sign.
     fn is_failure(&self) -> bool {
-        match &self.outcome {
-            Outcome::Drift(f) => {
-                !(self.mutable
-                    && f.kind != images_resolver::FindingKind::Tampered
-                    && self.signed != Some(false))
-            }
-            Outcome::OutOfDate(_) | Outcome::SignatureGone(_) => true,
-            _ => false,
-        }
+        self.severity() == Severity::Error
     }
 
     fn is_warning(&self) -> bool {
-        matches!(self.outcome, Outcome::Drift(_)) && !self.is_failure()
+        self.severity() == Severity::Warning
     }
 }
 
@@ -105,47 +101,31 @@ pub fn run(global: &Global, args: &VerifyArgs, printer: Printer) -> Result<Exit,
         ))
         .with_hint("run `images lock` and commit the lock it writes")
     })?;
-    let consistency = check(&project.manifest, &lock);
+    let plan = plan_verify(&project.manifest, &lock);
 
     let mut reports = Vec::new();
-    let mut to_check: Vec<LockedImage> = Vec::new();
-    for spec in project.manifest.images.values() {
-        let locked = lock.images.get(&spec.name);
-        let out_of_date = if consistency.unlocked.contains(&spec.name) {
-            Some("declared in images.toml but not locked")
-        } else if consistency.stale.contains(&spec.name) {
-            Some("images.toml changed since it was locked")
-        } else {
-            None
-        };
-        match (out_of_date, locked) {
-            (None, Some(locked)) => to_check.push(locked.clone()),
-            (reason, locked) => reports.push(Report {
-                name: spec.name.clone(),
-                reference: spec.declared(),
-                locked: locked.map(|l| l.digest.to_string()),
-                current: None,
-                mutable: spec.mutable,
-                at: Source::Manifest(spec.line),
-                outcome: Outcome::OutOfDate(reason.unwrap_or("not locked")),
-                signed: None,
-            }),
-        }
+    for stale in &plan.out_of_date {
+        let locked = stale.locked;
+        reports.push(Report {
+            name: stale.name.to_string(),
+            reference: match (stale.spec, locked) {
+                (Some(spec), _) => spec.declared(),
+                (None, Some(locked)) => locked.reference.to_string(),
+                (None, None) => String::new(),
+            },
+            locked: locked.map(|l| l.digest.to_string()),
+            current: None,
+            mutable: stale
+                .spec
+                .map_or_else(|| locked.is_some_and(|l| l.mutable), |s| s.mutable),
+            at: stale
+                .spec
+                .map_or(Source::Lock, |s| Source::Manifest(s.line)),
+            outcome: Outcome::OutOfDate(stale.why.describe()),
+            signed: None,
+        });
     }
-    for name in &consistency.removed {
-        if let Some(locked) = lock.images.get(name) {
-            reports.push(Report {
-                name: name.clone(),
-                reference: locked.reference.to_string(),
-                locked: Some(locked.digest.to_string()),
-                current: None,
-                mutable: locked.mutable,
-                at: Source::Lock,
-                outcome: Outcome::OutOfDate("locked but no longer declared in images.toml"),
-                signed: None,
-            });
-        }
-    }
+    let to_check: Vec<LockedImage> = plan.check.into_iter().cloned().collect();
 
     if !to_check.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?);
@@ -244,11 +224,7 @@ fn notice(r: &Report) -> Option<Notice> {
                 message.push('\n');
                 message.push_str(detail);
             }
-            let rule = match r.signed {
-                Some(false) => UNSIGNED_MOVE,
-                _ => f.kind.as_str(),
-            };
-            (level, rule, title, message)
+            (level, grade::rule(r.status(), r.signed), title, message)
         }
         Outcome::OutOfDate(why) => (
             Level::Error,
@@ -311,9 +287,6 @@ fn print_github(reports: &[Report], project: &Project) {
     }
     write_stdout(&out);
 }
-
-/// The SARIF rule of a tag that moved to a digest its signers did not sign.
-const UNSIGNED_MOVE: &str = "tag-moved-unsigned";
 
 /// The kinds of finding `verify` reports in SARIF: the `status` values of
 /// its JSON report (but `ok`), and [`UNSIGNED_MOVE`].
@@ -407,35 +380,62 @@ fn lock_lines(path: &Path) -> BTreeMap<String, usize> {
         .unwrap_or_default()
 }
 
-fn json_report(reports: &[Report], exit: Exit) -> Value {
-    let images: Vec<Value> = reports
+/// The `--format json` document (docs/json.md).
+#[derive(Serialize)]
+struct JsonReport<'r> {
+    version: u32,
+    ok: bool,
+    exit_code: u8,
+    images: Vec<JsonEntry<'r>>,
+}
+
+/// One entry of the JSON report.
+#[derive(Serialize)]
+struct JsonEntry<'r> {
+    name: &'r str,
+    reference: &'r str,
+    status: &'static str,
+    severity: &'static str,
+    mutable: bool,
+    locked: Option<&'r str>,
+    current: Option<&'r str>,
+    message: Option<String>,
+    /// Only entries that require signers say whether a move was signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<bool>,
+}
+
+fn json_report(reports: &[Report], exit: Exit) -> JsonReport<'_> {
+    let images = reports
         .iter()
-        .map(|r| {
-            let message = match &r.outcome {
+        .map(|r| JsonEntry {
+            name: &r.name,
+            reference: &r.reference,
+            status: r.status().as_str(),
+            severity: r.severity().as_str(),
+            mutable: r.mutable,
+            locked: r.locked.as_deref(),
+            current: r.current.as_deref(),
+            message: match &r.outcome {
                 Outcome::Ok => None,
-                Outcome::Drift(f) => Some(f.detail.clone().unwrap_or_else(|| f.kind.describe().to_string())),
+                Outcome::Drift(f) => Some(
+                    f.detail
+                        .clone()
+                        .unwrap_or_else(|| f.kind.describe().to_string()),
+                ),
                 Outcome::OutOfDate(why) => Some((*why).to_string()),
                 Outcome::SignatureGone(why) => Some(why.clone()),
                 Outcome::Unchecked(_, e) => Some(e.clone()),
-            };
-            let mut entry = json!({
-                "name": r.name,
-                "reference": r.reference,
-                "status": r.status(),
-                "severity": if r.is_failure() { "error" } else if r.is_warning() { "warning" } else if matches!(r.outcome, Outcome::Unchecked(..)) { "unchecked" } else { "ok" },
-                "mutable": r.mutable,
-                "locked": r.locked,
-                "current": r.current,
-                "message": message,
-            });
-            // Only entries that require signers say whether a move was signed.
-            if let (Some(signed), Some(object)) = (r.signed, entry.as_object_mut()) {
-                object.insert("signed".into(), signed.into());
-            }
-            entry
+            },
+            signed: r.signed,
         })
         .collect();
-    json!({"version": 1, "ok": exit == Exit::Ok, "exit_code": exit as u8, "images": images})
+    JsonReport {
+        version: 1,
+        ok: exit == Exit::Ok,
+        exit_code: exit as u8,
+        images,
+    }
 }
 
 fn print_human(reports: &[Report], printer: Printer, failures: usize, unchecked: usize) {
@@ -544,18 +544,15 @@ fn check_signatures(
     };
     let work = signed_entries.iter().filter_map(|&i| {
         let locked = lock.images.get(&reports[i].name)?;
-        let moved_to = match &reports[i].outcome {
-            // A moved tag: is its new digest signed?
-            Outcome::Drift(f) if f.kind != images_resolver::FindingKind::Tampered => {
-                Some(f.current.clone()?)
-            }
-            Outcome::Ok => None,
-            _ => return None,
+        let current = match &reports[i].outcome {
+            Outcome::Drift(f) => f.current.as_ref(),
+            _ => None,
         };
+        let owed = grade::signature_check(reports[i].status(), current)?;
         let signers = signers_of(locked);
         Some(async move {
             let result: Result<Check, images_resolver::ResolveError> = async {
-                if let Some(current) = moved_to {
+                if let SignatureCheck::Moved(current) = owed {
                     let found = resolver
                         .signature_artifacts(&locked.reference, &current)
                         .await?;
@@ -588,10 +585,7 @@ fn check_signatures(
         let report = &mut reports[i];
         match result {
             Ok(Check::Moved(checks)) => {
-                let all = checks
-                    .iter()
-                    .all(|(_, c)| matches!(c, SignerCheck::Signed { .. }));
-                report.signed = Some(all);
+                report.signed = Some(grade::all_signed(&checks));
                 if let Outcome::Drift(f) = &mut report.outcome {
                     let words: Vec<String> = checks
                         .iter()
@@ -606,9 +600,7 @@ fn check_signatures(
             }
             Ok(Check::Recorded(None)) => {}
             Ok(Check::Recorded(Some(checks))) => {
-                let missing: Vec<String> = checks
-                    .iter()
-                    .filter(|(_, c)| !matches!(c, SignerCheck::Signed { .. }))
+                let missing: Vec<String> = grade::unsigned(&checks)
                     .map(|(signer, c)| escape(&c.describe(signer)))
                     .collect();
                 if !missing.is_empty() {

@@ -400,3 +400,41 @@ fn colour_follows_no_color_clicolor_force_and_the_color_flag() {
         &[("NO_COLOR", None), ("CLICOLOR_FORCE", Some("1"))]
     ));
 }
+
+#[test]
+fn pin_json_output() {
+    let s = Scene::new();
+    s.project.images(&["lock"]).expect_code(0);
+    let addr = s.reg.addr();
+    let write = |path: &str, text: String| {
+        let path = s.project.path().join(path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("create the fixture's directory");
+        }
+        std::fs::write(path, text).expect("write a fixture file");
+    };
+    write(
+        "Dockerfile",
+        format!("FROM {addr}/acme/api:v1\nFROM {addr}/acme/other:v2\n"),
+    );
+    write(
+        "deploy/app.yaml",
+        format!("spec:\n  containers:\n    - image: {addr}/acme/base:latest\n"),
+    );
+    write(
+        "vendor/lib/Dockerfile",
+        format!("FROM {addr}/acme/api:v1\n"),
+    );
+    write("broken/compose.yaml", "services: [\n".to_string());
+    s.snap(
+        "pin_check_json",
+        &["pin", "--check", "--diff", "--format", "json", "-v"],
+        1,
+    );
+    s.snap(
+        "pin_discover_json",
+        &["pin", "--discover", "--format", "json"],
+        2,
+    );
+    s.snap("pin_json", &["pin", "--format", "json"], 2);
+}

@@ -8,6 +8,7 @@
 //! (`images_scan`), judge each reference against images.toml and the lock
 //! and splice the digests in (`judge`), and report (`report`).
 
+mod json;
 mod report;
 
 use std::collections::BTreeMap;

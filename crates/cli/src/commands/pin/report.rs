@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use images_lockfile::{Digest, EntryStatus, ImageSpec, Reference, LOCK_FILE, MANIFEST_FILE};
-use serde_json::{json, Value};
 
+use super::json::{
+    Discovered, DiscoveredImage, FileProblem, Location, PinReference, PinReport, Skipped,
+};
 use super::{Problem, Record, State};
 use crate::args::PinFormat;
 use crate::exit::Exit;
@@ -140,17 +142,24 @@ impl Report {
         }
     }
 
-    fn skipped_json(&self) -> Vec<Value> {
+    fn skipped_json(&self) -> Vec<Skipped> {
         let skipped = self.skipped.iter().map(|(path, why)| match why {
-            Skip::Vendor => json!({"file": self.show(path), "reason": "vendor"}),
-            Skip::Excluded(glob) => {
-                json!({"file": self.show(path), "reason": "excluded", "glob": glob})
-            }
+            Skip::Vendor => Skipped {
+                file: self.show(path),
+                reason: "vendor",
+                glob: None,
+            },
+            Skip::Excluded(glob) => Skipped {
+                file: self.show(path),
+                reason: "excluded",
+                glob: Some(glob.clone()),
+            },
         });
-        let templates = self
-            .templates
-            .iter()
-            .map(|path| json!({"file": self.show(path), "reason": "template"}));
+        let templates = self.templates.iter().map(|path| Skipped {
+            file: self.show(path),
+            reason: "template",
+            glob: None,
+        });
         skipped.chain(templates).collect()
     }
 
@@ -229,10 +238,14 @@ impl Report {
         }
     }
 
-    fn errors_json(&self) -> Vec<Value> {
+    fn errors_json(&self) -> Vec<FileProblem> {
         self.problems
             .iter()
-            .map(|p| json!({"file": self.show(&p.file), "line": p.line, "message": p.message}))
+            .map(|p| FileProblem {
+                file: self.show(&p.file),
+                line: p.line,
+                message: p.message.clone(),
+            })
             .collect()
     }
 
@@ -244,40 +257,32 @@ impl Report {
             .collect()
     }
 
-    fn json(&self, exit: Exit) -> Value {
-        let references: Vec<Value> = self
+    fn json(&self, exit: Exit) -> PinReport {
+        let references = self
             .records
             .iter()
-            .map(|r| {
-                let reason = self.left_alone_reason(r);
-                json!({
-                    "file": self.show(&r.file),
-                    "line": r.line,
-                    "image": r.image,
-                    "name": r.name,
-                    "reference": r.reference.as_ref().map(|x| x.without_digest().to_string()),
-                    "digest": r.digest.as_ref().map(Digest::to_string),
-                    "status": r.state.as_str(),
-                    "rewritten": r.rewritten,
-                    "reason": reason,
-                })
+            .map(|r| PinReference {
+                file: self.show(&r.file),
+                line: r.line,
+                image: r.image.clone(),
+                name: r.name.clone(),
+                reference: r.reference.as_ref().map(|x| x.without_digest().to_string()),
+                digest: r.digest.as_ref().map(Digest::to_string),
+                status: r.state.as_str(),
+                rewritten: r.rewritten,
+                reason: self.left_alone_reason(r),
             })
             .collect();
-        let errors = self.errors_json();
-        let written: Vec<String> = self.written.iter().map(|p| self.show(p)).collect();
-        let mut document = json!({
-            "version": 1,
-            "ok": exit == Exit::Ok,
-            "exit_code": exit as u8,
-            "written": written,
-            "references": references,
-            "errors": errors,
-            "skipped": self.skipped_json(),
-        });
-        if self.diff {
-            document["diff"] = Value::String(self.diff_text());
+        PinReport {
+            version: 1,
+            ok: exit == Exit::Ok,
+            exit_code: exit as u8,
+            written: self.written.iter().map(|p| self.show(p)).collect(),
+            references,
+            errors: self.errors_json(),
+            skipped: self.skipped_json(),
+            diff: self.diff.then(|| self.diff_text()),
         }
-        document
     }
 
     pub(super) fn pin(&self, printer: Printer) -> Exit {
@@ -544,18 +549,26 @@ impl Report {
         let exit = self.exit_for_problems();
         let lines = self.undeclared(declared);
         if printer.is_json() {
-            let undeclared: Vec<Value> = lines
+            let undeclared = lines
                 .iter()
-                .map(|Undeclared { name, image, at }| {
-                    let locations: Vec<Value> = at
+                .map(|Undeclared { name, image, at }| DiscoveredImage {
+                    name: name.clone(),
+                    image: image.clone(),
+                    toml: discover::toml_line(name, image),
+                    locations: at
                         .iter()
-                        .map(|(file, line)| json!({"file": file, "line": line}))
-                        .collect();
-                    json!({"name": name, "image": image, "toml": discover::toml_line(name, image), "locations": locations})
+                        .map(|(file, line)| Location {
+                            file: file.clone(),
+                            line: *line,
+                        })
+                        .collect(),
                 })
                 .collect();
-            let errors = self.errors_json();
-            printer.json(&json!({"version": 1, "undeclared": undeclared, "errors": errors}));
+            printer.json(&Discovered {
+                version: 1,
+                undeclared,
+                errors: self.errors_json(),
+            });
             return exit;
         }
         self.print_problems(printer);

@@ -11,17 +11,9 @@ use crate::manifest::{ImageSpec, Manifest};
 ///
 /// The name is not compared; entries are looked up by name.
 pub fn entry_matches(spec: &ImageSpec, locked: &LockedImage) -> bool {
-    // Compare platforms as sets: both sides are kept sorted, but a lock
-    // entry built in code may not be.
-    let mut spec_platforms = spec.platforms.clone();
-    spec_platforms.sort();
-    spec_platforms.dedup();
-    let mut locked_platforms = locked.platforms.clone();
-    locked_platforms.sort();
-    locked_platforms.dedup();
     same_target(spec, locked)
         && spec.mutable == locked.mutable
-        && spec_platforms == locked_platforms
+        && spec.platforms == locked.platforms
         && signatures_match(spec, locked)
 }
 

@@ -1,11 +1,9 @@
 //! What changed between two locks, grouped the way a reviewer reads a lock
 //! change in a pull request (`images diff`).
 
-use std::collections::BTreeSet;
-
 use crate::digest::Digest;
 use crate::lock::{LockedImage, Lockfile};
-use crate::platform::Platform;
+use crate::platform::Platforms;
 
 /// The shortest hex prefix `images diff` shows for a digest, as `docker
 /// images` does.
@@ -29,21 +27,15 @@ impl EntryChange {
     /// Platforms the new entry records a manifest for and the old one did
     /// not, sorted: the image gained an architecture, or the platform filter
     /// was widened.
-    pub fn platforms_added(&self) -> Vec<Platform> {
-        recorded_platforms(&self.new)
-            .difference(&recorded_platforms(&self.old))
-            .cloned()
-            .collect()
+    pub fn platforms_added(&self) -> Platforms {
+        recorded_platforms(&self.new).difference(&recorded_platforms(&self.old))
     }
 
     /// Platforms the old entry recorded a manifest for and the new one does
     /// not, sorted: the image dropped an architecture, or the platform filter
     /// was narrowed.
-    pub fn platforms_removed(&self) -> Vec<Platform> {
-        recorded_platforms(&self.old)
-            .difference(&recorded_platforms(&self.new))
-            .cloned()
-            .collect()
+    pub fn platforms_removed(&self) -> Platforms {
+        recorded_platforms(&self.old).difference(&recorded_platforms(&self.new))
     }
 
     /// The `images.lock` keys whose values differ, in the lock's key order
@@ -79,7 +71,7 @@ impl EntryChange {
 }
 
 /// The platforms an entry pinned a child manifest for.
-fn recorded_platforms(image: &LockedImage) -> BTreeSet<Platform> {
+fn recorded_platforms(image: &LockedImage) -> Platforms {
     image.manifests.iter().map(|m| m.platform.clone()).collect()
 }
 
@@ -188,7 +180,8 @@ pub fn diff(old: &Lockfile, new: &Lockfile) -> LockDiff {
             None => result.removed.push(before.clone()),
             Some(after) => {
                 let (mut before, mut after) = (before.clone(), after.clone());
-                // Order of platforms and manifests is not a change.
+                // Order of manifests, signers and signatures is not a
+                // change (platforms are a set, in one order already).
                 before.normalize();
                 after.normalize();
                 if before == after {

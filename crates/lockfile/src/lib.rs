@@ -50,7 +50,7 @@ pub use manifest::{
 };
 pub use manifest_edit::{add_entry, remove_entry, NewEntry};
 pub use plan::{changed, locked_check, plan_lock, LockPlan, LockedCheck, Target};
-pub use platform::{Platform, PlatformError};
+pub use platform::{Platform, PlatformError, Platforms};
 pub use reference::{
     is_valid_domain, CanonicalError, ParsedReference, Reference, ReferenceError,
     ReferenceErrorKind, DEFAULT_TAG,

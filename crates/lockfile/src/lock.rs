@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
 use crate::file_error::FileError;
-use crate::platform::Platform;
+use crate::platform::{Platform, Platforms};
 use crate::reference::Reference;
 use crate::spanned_toml::{self, key_span, one_of, Located, Node};
 use crate::versions::Requirement;
@@ -77,8 +77,8 @@ pub struct LockedImage {
     /// then holds the tag chosen).
     pub requirement: Option<Requirement>,
     /// Copied from `images.toml`: the platform filter the entry was locked
-    /// with, sorted; empty means all platforms.
-    pub platforms: Vec<Platform>,
+    /// with; empty means all platforms.
+    pub platforms: Platforms,
     /// For an index / list: one per platform child that was recorded,
     /// sorted by platform then digest. Empty for a single manifest.
     pub manifests: Vec<PlatformManifest>,
@@ -112,13 +112,12 @@ pub struct PlatformManifest {
 }
 
 impl LockedImage {
-    /// Sorts `platforms` and `manifests` into the order the lock keeps them
-    /// in, and drops duplicates. [`Lockfile::to_toml`] writes that order
+    /// Sorts `manifests`, `signed_by` and `signatures` into the order the
+    /// lock keeps them in, and drops duplicates (`platforms` is a set, kept
+    /// in that order already). [`Lockfile::to_toml`] writes that order
     /// whatever the input, so call this before comparing an entry you built
     /// with one that was read back.
     pub fn normalize(&mut self) {
-        self.platforms.sort();
-        self.platforms.dedup();
         self.manifests.sort();
         self.manifests.dedup();
         self.signed_by.sort();
@@ -450,8 +449,7 @@ fn sync_dir(dir: &Path) {
 
 /// Whether [`LockedImage::normalize`] would leave `image` as it is.
 fn is_normalized(image: &LockedImage) -> bool {
-    image.platforms.windows(2).all(|w| w[0] < w[1])
-        && image.manifests.windows(2).all(|w| w[0] < w[1])
+    image.manifests.windows(2).all(|w| w[0] < w[1])
         && image.signed_by.windows(2).all(|w| w[0] < w[1])
         && image.signatures.windows(2).all(|w| w[0] < w[1])
 }
@@ -555,7 +553,7 @@ impl Context<'_> {
         let mut mutable = false;
         let mut version = None;
         let mut tags = None;
-        let mut platforms = Vec::new();
+        let mut platforms = Platforms::new();
         let mut manifests = Vec::new();
         let mut signed_by = Vec::new();
         let mut signatures = Vec::new();
@@ -596,7 +594,7 @@ impl Context<'_> {
                 "tags" => tags = Some(self.string(&name, "tags", value)?.to_owned()),
                 "platforms" => {
                     for item in self.array(&name, "platforms", value)? {
-                        platforms.push(self.platform(&name, item)?);
+                        platforms.insert(self.platform(&name, item)?);
                     }
                 }
                 "manifests" => {

@@ -16,7 +16,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Digest, LockedImage, Lockfile, Platform, PlatformManifest, Reference, Requirement};
+use crate::{
+    Digest, LockedImage, Lockfile, Platform, PlatformManifest, Platforms, Reference, Requirement,
+};
 
 /// The lock in `text`, if `text` is exactly what [`Lockfile::to_toml`]
 /// writes, with LF or CRLF line endings.
@@ -44,7 +46,7 @@ pub(crate) fn parse_canonical(text: &str, header: &str, version_line: &str) -> O
             requirement: None,
             signed_by: Vec::new(),
             signatures: Vec::new(),
-            platforms: Vec::new(),
+            platforms: Platforms::new(),
             manifests: Vec::new(),
         };
         if lines.peek() == Some(&"mutable = true") {
@@ -70,7 +72,7 @@ pub(crate) fn parse_canonical(text: &str, header: &str, version_line: &str) -> O
             for item in list.split(", ") {
                 image
                     .platforms
-                    .push(Platform::parse(plain_string(item)?).ok()?);
+                    .insert(Platform::parse(plain_string(item)?).ok()?);
             }
             lines.next();
         }

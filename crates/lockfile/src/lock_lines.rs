@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn entry_lines_match_what_to_toml_writes() {
-        use crate::{Digest, LockedImage, Reference};
+        use crate::{Digest, LockedImage, Platforms, Reference};
         let mut lock = Lockfile::default();
         for name in ["b", "a"] {
             lock.images.insert(
@@ -85,7 +85,7 @@ mod tests {
                     requirement: None,
                     signed_by: Vec::new(),
                     signatures: Vec::new(),
-                    platforms: Vec::new(),
+                    platforms: Platforms::new(),
                     manifests: Vec::new(),
                 },
             );

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
 use crate::file_error::FileError;
-use crate::platform::Platform;
+use crate::platform::{Platform, Platforms};
 use crate::reference::{is_valid_domain, Reference};
 use crate::signers::{read_public_key_pem, RepositoryPattern, Signer, SignerKey};
 use crate::spanned_toml::{self, key_span, one_of, DuplicateKey, Entry, LineIndex, Located, Node};
@@ -89,9 +89,9 @@ pub struct ImageSpec {
     pub reference: Reference,
     /// The tag is expected to move: `verify` warns instead of failing.
     pub mutable: bool,
-    /// Platforms to record for a multi-platform image, sorted and without
-    /// duplicates; empty means all of them.
-    pub platforms: Vec<Platform>,
+    /// Platforms to record for a multi-platform image; empty means all of
+    /// them.
+    pub platforms: Platforms,
     /// `version` (and `tags`): lock the newest tag this requirement allows
     /// instead of a fixed one.
     pub version: Option<VersionSpec>,
@@ -363,7 +363,7 @@ impl Context<'_> {
         }
         let line = self.lines.line(key_span(entry).start);
         let mut mutable = false;
-        let mut platforms = Vec::new();
+        let mut platforms = Platforms::new();
         let mut version = None;
         let mut tags = None;
         let mut signed_by: Vec<(String, Range<usize>)> = Vec::new();
@@ -619,7 +619,7 @@ impl Context<'_> {
         Reference::parse(image).map_err(|err| self.invalid(span, format!("image `{name}`: {err}")))
     }
 
-    fn platforms(&self, name: &str, value: &Located) -> Result<Vec<Platform>, ManifestError> {
+    fn platforms(&self, name: &str, value: &Located) -> Result<Platforms, ManifestError> {
         let Node::Array(items) = value.get_ref() else {
             return Err(self.wrong_type(
                 value,
@@ -629,7 +629,7 @@ impl Context<'_> {
                 value.get_ref(),
             ));
         };
-        let mut platforms = Vec::with_capacity(items.len());
+        let mut platforms = Platforms::new();
         for item in items {
             let Node::String(s) = item.get_ref() else {
                 return Err(self.invalid(
@@ -642,10 +642,8 @@ impl Context<'_> {
             };
             let platform = Platform::parse(s)
                 .map_err(|err| self.invalid(item.span(), format!("image `{name}`: {err}")))?;
-            platforms.push(platform);
+            platforms.insert(platform);
         }
-        platforms.sort();
-        platforms.dedup();
         Ok(platforms)
     }
 

@@ -1,5 +1,6 @@
 //! Platforms (`linux/arm64/v8`) as written in `images.toml` and `images.lock`.
 
+use std::collections::{btree_set, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -130,6 +131,92 @@ impl FromStr for Platform {
     }
 }
 
+/// A set of platforms, such as an entry's `platforms` filter: always
+/// sorted in [`Platform`]'s order and without duplicates, whatever order
+/// it was built in, so two sets compare equal when they hold the same
+/// platforms and iterate in the order the lock writes them.
+///
+/// ```
+/// use images_lockfile::{Platform, Platforms};
+/// let parse = |s| Platform::parse(s).unwrap();
+/// let a: Platforms = [parse("linux/arm64"), parse("linux/amd64"), parse("linux/arm64")]
+///     .into_iter()
+///     .collect();
+/// let b: Platforms = [parse("linux/amd64"), parse("linux/arm64")].into_iter().collect();
+/// assert_eq!(a, b);
+/// let names: Vec<String> = a.iter().map(Platform::to_string).collect();
+/// assert_eq!(names, ["linux/amd64", "linux/arm64"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Platforms(BTreeSet<Platform>);
+
+impl Platforms {
+    /// The empty set (as a filter: all platforms).
+    pub fn new() -> Platforms {
+        Platforms::default()
+    }
+
+    /// The platforms in order: os, then architecture, then variant.
+    pub fn iter(&self) -> btree_set::Iter<'_, Platform> {
+        self.0.iter()
+    }
+
+    /// Whether the set holds no platform.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many platforms the set holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether `platform` is in the set.
+    pub fn contains(&self, platform: &Platform) -> bool {
+        self.0.contains(platform)
+    }
+
+    /// Adds `platform`; `false` if it was already there.
+    pub fn insert(&mut self, platform: Platform) -> bool {
+        self.0.insert(platform)
+    }
+
+    /// The platforms in `self` that are not in `other`.
+    pub fn difference(&self, other: &Platforms) -> Platforms {
+        self.0.difference(&other.0).cloned().collect()
+    }
+}
+
+impl FromIterator<Platform> for Platforms {
+    fn from_iter<I: IntoIterator<Item = Platform>>(iter: I) -> Platforms {
+        Platforms(iter.into_iter().collect())
+    }
+}
+
+impl Extend<Platform> for Platforms {
+    fn extend<I: IntoIterator<Item = Platform>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
+impl<'a> IntoIterator for &'a Platforms {
+    type Item = &'a Platform;
+    type IntoIter = btree_set::Iter<'a, Platform>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl IntoIterator for Platforms {
+    type Item = Platform;
+    type IntoIter = btree_set::IntoIter<Platform>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +280,66 @@ mod tests {
         v.sort();
         let s: Vec<String> = v.iter().map(ToString::to_string).collect();
         assert_eq!(s, ["linux/amd64", "linux/arm64", "linux/arm64/v8"]);
+    }
+
+    fn platforms(items: &[&str]) -> Platforms {
+        items
+            .iter()
+            .map(|p| Platform::parse(p).expect("valid"))
+            .collect()
+    }
+
+    fn names(set: &Platforms) -> Vec<String> {
+        set.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn sets_come_out_sorted_and_unique() {
+        let set = platforms(&[
+            "linux/arm64/v8",
+            "linux/amd64",
+            "linux/arm64",
+            "linux/amd64",
+            "linux/arm64/v8",
+        ]);
+        assert_eq!(set.len(), 3);
+        assert_eq!(
+            names(&set),
+            ["linux/amd64", "linux/arm64", "linux/arm64/v8"]
+        );
+        let mut grown = Platforms::new();
+        assert!(grown.is_empty());
+        assert!(grown.insert(Platform::parse("linux/s390x").expect("valid")));
+        assert!(!grown.insert(Platform::parse("linux/s390x").expect("valid")));
+        grown.extend(set.clone());
+        assert_eq!(
+            names(&grown),
+            [
+                "linux/amd64",
+                "linux/arm64",
+                "linux/arm64/v8",
+                "linux/s390x"
+            ]
+        );
+    }
+
+    #[test]
+    fn sets_are_equal_whatever_the_input_order() {
+        let a = platforms(&["linux/arm64", "linux/amd64", "windows/amd64"]);
+        let b = platforms(&["windows/amd64", "linux/amd64", "linux/arm64", "linux/amd64"]);
+        assert_eq!(a, b);
+        assert_ne!(a, platforms(&["linux/amd64", "linux/arm64"]));
+        assert_eq!(Platforms::new(), platforms(&[]));
+    }
+
+    #[test]
+    fn difference_and_contains() {
+        let old = platforms(&["linux/amd64", "linux/s390x"]);
+        let new = platforms(&["linux/arm64/v8", "linux/amd64"]);
+        assert_eq!(names(&new.difference(&old)), ["linux/arm64/v8"]);
+        assert_eq!(names(&old.difference(&new)), ["linux/s390x"]);
+        assert!(old.difference(&old).is_empty());
+        assert!(new.contains(&Platform::parse("linux/amd64").expect("valid")));
+        assert!(!new.contains(&Platform::parse("linux/arm64").expect("valid")));
     }
 }

@@ -175,7 +175,7 @@ fn locked_image() -> impl Strategy<Value = LockedImage> {
                 requirement,
                 signed_by,
                 signatures,
-                platforms,
+                platforms: platforms.into_iter().collect(),
                 manifests,
             },
         )
@@ -187,8 +187,8 @@ fn lockfile() -> impl Strategy<Value = Lockfile> {
             .into_iter()
             .map(|(name, mut image)| {
                 image.name = name.clone();
-                // The lock keeps platforms and manifests sorted and unique;
-                // compare against that form.
+                // The lock keeps manifests, signers and signatures sorted
+                // and unique; compare against that form.
                 image.normalize();
                 (name, image)
             })

@@ -2,7 +2,7 @@
 
 use images_lockfile::{
     diff, unambiguous_hex_len, Digest, LockedImage, Lockfile, Platform, PlatformManifest,
-    Reference, SHORT_DIGEST_LEN,
+    Platforms, Reference, SHORT_DIGEST_LEN,
 };
 
 fn entry(name: &str, reference: &str, seed: &str) -> LockedImage {
@@ -15,7 +15,7 @@ fn entry(name: &str, reference: &str, seed: &str) -> LockedImage {
         requirement: None,
         signed_by: Vec::new(),
         signatures: Vec::new(),
-        platforms: Vec::new(),
+        platforms: Platforms::new(),
         manifests: Vec::new(),
     }
 }
@@ -99,7 +99,7 @@ fn repinned_entry_reports_platforms_added_and_removed() {
     new.manifests = vec![child("linux/amd64", "a2"), child("linux/arm64/v8", "r2")];
     let d = diff(&lock(&[old]), &lock(&[new]));
     let change = &d.repinned[0];
-    let names = |v: Vec<Platform>| v.iter().map(Platform::to_string).collect::<Vec<_>>();
+    let names = |v: Platforms| v.iter().map(Platform::to_string).collect::<Vec<_>>();
     assert_eq!(names(change.platforms_added()), ["linux/arm64/v8"]);
     assert_eq!(names(change.platforms_removed()), ["linux/s390x"]);
     assert_eq!(change.changed_keys(), ["digest", "manifests"]);
@@ -121,7 +121,9 @@ fn changed_keys_name_only_what_differs() {
     let old = entry("base", "alpine:3.20", "a");
     let mut new = old.clone();
     new.mutable = true;
-    new.platforms = vec![Platform::parse("linux/amd64").expect("valid platform")];
+    new.platforms = [Platform::parse("linux/amd64").expect("valid platform")]
+        .into_iter()
+        .collect();
     let d = diff(&lock(&[old]), &lock(&[new]));
     assert_eq!(d.changed[0].changed_keys(), ["mutable", "platforms"]);
 }

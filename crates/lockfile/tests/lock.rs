@@ -4,7 +4,8 @@ use std::fs;
 use std::path::Path;
 
 use images_lockfile::{
-    Digest, LockErrorKind, LockedImage, Lockfile, Platform, PlatformManifest, Reference, LOCK_FILE,
+    Digest, LockErrorKind, LockedImage, Lockfile, Platform, PlatformManifest, Platforms, Reference,
+    LOCK_FILE,
 };
 
 fn digest(seed: &str) -> Digest {
@@ -26,7 +27,9 @@ fn sample() -> Lockfile {
         requirement: None,
         signed_by: Vec::new(),
         signatures: Vec::new(),
-        platforms: vec![platform("linux/amd64"), platform("linux/arm64/v8")],
+        platforms: [platform("linux/amd64"), platform("linux/arm64/v8")]
+            .into_iter()
+            .collect(),
         manifests: vec![
             PlatformManifest {
                 platform: platform("linux/amd64"),
@@ -47,7 +50,7 @@ fn sample() -> Lockfile {
         requirement: None,
         signed_by: Vec::new(),
         signatures: Vec::new(),
-        platforms: Vec::new(),
+        platforms: Platforms::new(),
         manifests: Vec::new(),
     };
     lock.images.insert(web.name.clone(), web);
@@ -123,7 +126,7 @@ fn output_is_deterministic() {
     let mut shuffled = sample();
     let api = shuffled.images.get_mut("api").expect("api entry");
     api.manifests.reverse();
-    api.platforms.reverse();
+    api.platforms = api.platforms.iter().rev().cloned().collect();
     assert_eq!(shuffled.to_toml(), a);
     assert!(!a.contains('\r'));
     assert!(a.ends_with("\"\n") && !a.ends_with("\n\n"));

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use images_lockfile::{find_manifest, Manifest, ManifestErrorKind, Platform, MANIFEST_FILE};
+use images_lockfile::{
+    find_manifest, Manifest, ManifestErrorKind, Platform, Platforms, MANIFEST_FILE,
+};
 
 fn parse(text: &str) -> Result<Manifest, images_lockfile::ManifestError> {
     Manifest::parse(text, Path::new("images.toml"))
@@ -49,7 +51,7 @@ fn parses_the_design_example() {
     assert_eq!(m.images["base"].line, 4);
 
     let db = &m.images["db"];
-    let expected: Vec<Platform> = ["linux/amd64", "linux/arm64"]
+    let expected: Platforms = ["linux/amd64", "linux/arm64"]
         .iter()
         .map(|p| Platform::parse(p).expect("valid platform"))
         .collect();

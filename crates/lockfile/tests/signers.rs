@@ -91,7 +91,7 @@ fn locked(signed_by: &[&str], signatures: &[(&str, Digest)]) -> Lockfile {
             media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
             mutable: false,
             requirement: None,
-            platforms: Vec::new(),
+            platforms: images_lockfile::Platforms::new(),
             manifests: Vec::new(),
             signed_by: signed_by.iter().map(|s| (*s).to_owned()).collect(),
             signatures: signatures

@@ -11,12 +11,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), images_resolver::ResolveError> {
-//! use images_lockfile::Reference;
+//! use images_lockfile::{Platforms, Reference};
 //! use images_resolver::{Resolver, ResolverConfig};
 //!
 //! let resolver = Resolver::new(ResolverConfig::default());
 //! let reference = Reference::parse("127.0.0.1:5000/acme/api:v1.2.11").expect("valid reference");
-//! let resolved = resolver.resolve(&reference, &[]).await?;
+//! let resolved = resolver.resolve(&reference, &Platforms::new()).await?;
 //! println!("{} -> {}", reference, resolved.digest);
 //! # Ok(())
 //! # }

@@ -321,7 +321,7 @@ mod tests {
                     requirement: None,
                     signed_by: Vec::new(),
                     signatures: Vec::new(),
-                    platforms: Vec::new(),
+                    platforms: images_lockfile::Platforms::new(),
                     manifests: inspected.children,
                 };
                 let mut lock = images_lockfile::Lockfile::default();

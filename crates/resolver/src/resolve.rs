@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::stream::{self, StreamExt};
-use images_lockfile::{Digest, Platform, PlatformManifest, Reference};
+use images_lockfile::{Digest, PlatformManifest, Platforms, Reference};
 
 use reqwest::Method;
 
@@ -30,7 +30,7 @@ pub struct Resolved {
     pub manifests: Vec<PlatformManifest>,
     /// Index entries left out because their platform is not a valid OCI
     /// platform (described and escaped, for a warning); see
-    /// [`Platform::from_index`].
+    /// [`Platform::from_index`](images_lockfile::Platform::from_index).
     pub skipped: Vec<String>,
 }
 
@@ -72,7 +72,7 @@ impl Resolver {
     pub async fn resolve(
         &self,
         reference: &Reference,
-        platforms: &[Platform],
+        platforms: &Platforms,
     ) -> Result<Resolved, ResolveError> {
         let (digest, inspected) = self.fetch(reference).await?;
         let manifests = select_platforms(reference, &inspected, platforms)?;
@@ -92,7 +92,7 @@ impl Resolver {
     pub async fn refresh(
         &self,
         reference: &Reference,
-        platforms: &[Platform],
+        platforms: &Platforms,
         locked: &Digest,
     ) -> Result<Option<Resolved>, ResolveError> {
         if &self.head_digest(reference).await? == locked {
@@ -106,7 +106,7 @@ impl Resolver {
     /// [`Resolver::resolve_many_with_progress`] does.
     pub async fn refresh_many_with_progress(
         &self,
-        requests: &[(Reference, Vec<Platform>, Option<Digest>)],
+        requests: &[(Reference, Platforms, Option<Digest>)],
         progress: &(dyn Fn() + Sync),
     ) -> Vec<Result<Option<Resolved>, ResolveError>> {
         self.run_deduplicated(
@@ -126,7 +126,7 @@ impl Resolver {
     /// identical requests are made once. Results come back in input order.
     pub async fn resolve_many(
         &self,
-        requests: &[(Reference, Vec<Platform>)],
+        requests: &[(Reference, Platforms)],
     ) -> Vec<Result<Resolved, ResolveError>> {
         self.resolve_many_with_progress(requests, &|| {}).await
     }
@@ -136,7 +136,7 @@ impl Resolver {
     /// caller's progress bar. This crate draws nothing itself.
     pub async fn resolve_many_with_progress(
         &self,
-        requests: &[(Reference, Vec<Platform>)],
+        requests: &[(Reference, Platforms)],
         progress: &(dyn Fn() + Sync),
     ) -> Vec<Result<Resolved, ResolveError>> {
         self.run_deduplicated(
@@ -384,7 +384,7 @@ fn tampered(reference: &str, expected: String, body: &[u8]) -> ResolveError {
 fn select_platforms(
     reference: &Reference,
     inspected: &Inspected,
-    wanted: &[Platform],
+    wanted: &Platforms,
 ) -> Result<Vec<PlatformManifest>, ResolveError> {
     let children = &inspected.children;
     if wanted.is_empty() || (children.is_empty() && inspected.skipped.is_empty()) {

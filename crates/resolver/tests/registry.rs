@@ -1,7 +1,7 @@
 //! The resolver's public API against the real registry on loopback: tag
 //! listing (with paging through the fault proxy) and blob fetching.
 
-use images_lockfile::{Digest, Reference};
+use images_lockfile::{Digest, Platforms, Reference};
 use images_resolver::{ResolveError, Resolver, ResolverConfig};
 use images_testkit::{Fault, FaultProxy, Fixture, Kind, Registry};
 
@@ -115,7 +115,7 @@ fn most_in_flight(per_registry: usize) -> u64 {
         .map(|t| {
             (
                 reference(&format!("{}/acme/api:{t}", proxy.addr())),
-                Vec::new(),
+                Platforms::new(),
             )
         })
         .collect();

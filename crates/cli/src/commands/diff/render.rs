@@ -2,7 +2,7 @@
 //! pull-request comment, a JSON document, and the line form of one lock
 //! for `--textconv`.
 
-use images_lockfile::{Digest, EntryChange, LockDiff, LockedImage, Lockfile, LOCK_FILE};
+use images_lockfile::{Digest, EntryChange, LockDiff, LockedImage, Lockfile, Platforms, LOCK_FILE};
 use serde::Serialize;
 
 use crate::output::{green, red, yellow};
@@ -128,9 +128,9 @@ fn details(change: &EntryChange, shown: Shown, with_digest: bool) -> Vec<String>
     out
 }
 
-fn join<T: ToString>(items: &[T]) -> String {
+fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
     items
-        .iter()
+        .into_iter()
         .map(|item| escape(&item.to_string()))
         .collect::<Vec<_>>()
         .join(", ")
@@ -144,7 +144,7 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
-fn filter<T: ToString>(platforms: &[T]) -> String {
+fn filter(platforms: &Platforms) -> String {
     if platforms.is_empty() {
         "all".to_owned()
     } else {
@@ -432,9 +432,7 @@ pub(super) fn json_report(changes: &LockDiff) -> DiffReport<'_> {
 }
 
 fn change_json(c: &EntryChange) -> ChangeJson<'_> {
-    let strings = |v: Vec<images_lockfile::Platform>| -> Vec<String> {
-        v.iter().map(ToString::to_string).collect()
-    };
+    let strings = |v: Platforms| -> Vec<String> { v.iter().map(ToString::to_string).collect() };
     ChangeJson {
         name: c.name(),
         old: entry_json(&c.old),
@@ -543,7 +541,7 @@ mod tests {
             requirement: None,
             signed_by: Vec::new(),
             signatures: Vec::new(),
-            platforms: Vec::new(),
+            platforms: Platforms::new(),
             manifests: Vec::new(),
         };
         changes.added.push(image.clone());

@@ -69,7 +69,8 @@ pub struct Failure {
     /// The offending line of a file, with a caret under the column.
     pub excerpt: Option<String>,
     pub causes: Vec<String>,
-    pub hint: Option<String>,
+    /// What to do about it, one `hint:` line each.
+    pub hints: Vec<String>,
 }
 
 impl Failure {
@@ -79,7 +80,7 @@ impl Failure {
             message: message.into(),
             excerpt: None,
             causes: Vec::new(),
-            hint: None,
+            hints: Vec::new(),
         }
     }
 
@@ -97,8 +98,13 @@ impl Failure {
         )
     }
 
+    /// Adds a `hint:` line, unless the failure has it already (several
+    /// images can fail for the one reason).
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        let hint = hint.into();
+        if !self.hints.contains(&hint) {
+            self.hints.push(hint);
+        }
         self
     }
 
@@ -118,12 +124,12 @@ impl Failure {
     }
 
     /// This failure and `other` in one: the exit code by [`Exit::and`],
-    /// `other`'s message and causes as further causes.
+    /// `other`'s message and causes as further causes, its hints after ours.
     pub fn and(mut self, other: Failure) -> Self {
         self.exit = self.exit.and(other.exit);
         self.causes.push(other.message);
         self.causes.extend(other.causes);
-        self
+        other.hints.into_iter().fold(self, Failure::with_hint)
     }
 }
 
@@ -136,6 +142,34 @@ impl From<ManifestError> for Failure {
 impl From<LockError> for Failure {
     fn from(err: LockError) -> Self {
         Failure::bad_input(err.to_string()).at(&err)
+    }
+}
+
+/// One image that could not be handled: what it means for the exit code,
+/// the message (registry text escaped), and what to do about it.
+#[derive(Debug, Clone)]
+pub struct ImageError {
+    pub exit: Exit,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl ImageError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        ImageError {
+            exit,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// What a resolver error says, escaped, with the binary's hint.
+    pub fn registry(err: &ResolveError) -> Self {
+        ImageError {
+            exit: exit_for(err),
+            message: crate::untrusted::escape(&err.to_string()),
+            hint: crate::hints::for_registry(err),
+        }
     }
 }
 
@@ -182,7 +216,7 @@ fn outcome(result: Result<Exit, Failure>) -> Exit {
             for cause in &failure.causes {
                 let _ = writeln!(text, "  caused by: {cause}");
             }
-            if let Some(hint) = &failure.hint {
+            for hint in &failure.hints {
                 let _ = writeln!(text, "{} {hint}", crate::output::label_hint());
             }
             crate::output::write_stderr(&text);

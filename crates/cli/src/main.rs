@@ -6,6 +6,7 @@ mod excerpt;
 mod exit;
 mod git;
 mod github;
+mod hints;
 mod interrupt;
 mod manifest_file;
 mod output;

@@ -191,6 +191,11 @@ impl Printer {
         write_stderr(&format!("{} {text}\n", label_error()));
     }
 
+    /// A `hint:` line (stderr) under an error: what to do about it.
+    pub fn hint(&self, text: &str) {
+        write_stderr(&format!("{} {text}\n", label_hint()));
+    }
+
     /// The command's report as JSON on stdout (with `--format json`, or a
     /// SARIF log): a JSON document (docs/json.md), keys sorted at every
     /// level whatever the order of the struct's fields, so a document's

@@ -5,7 +5,9 @@ use std::time::Duration;
 /// Why a reference could not be resolved.
 ///
 /// Messages never contain credentials: they name the registry and the
-/// reference, never the `Authorization` material used to reach them.
+/// reference, never the `Authorization` material used to reach them. They
+/// say what happened, not what to do about it: the binary, which knows its
+/// files and commands, adds the `hint:` lines.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     /// The registry says the tag or digest does not exist.
@@ -26,7 +28,7 @@ pub enum ResolveError {
         actual: String,
     },
     /// Docker schema 1 manifests have no stable content digest.
-    #[error("`{reference}` is a Docker schema 1 manifest, which cannot be pinned by digest; push it again with a current Docker or buildx")]
+    #[error("`{reference}` is a Docker schema 1 manifest, which cannot be pinned by digest")]
     Schema1 {
         /// The reference asked for.
         reference: String,
@@ -89,7 +91,7 @@ pub enum ResolveError {
         credentials: Option<String>,
     },
     /// The registry's TLS certificate is not trusted, or not valid for its name.
-    #[error("the TLS certificate of registry `{registry}` is not trusted ({reason}); if it uses a private CA, name the CA in images.toml with `[registries.\"{registry}\"] ca = \"path/to/ca.pem\"` or set `SSL_CERT_FILE`")]
+    #[error("the TLS certificate of registry `{registry}` is not trusted ({reason})")]
     UntrustedCertificate {
         /// The registry host.
         registry: String,
@@ -105,7 +107,7 @@ pub enum ResolveError {
         retry_after: Option<Duration>,
     },
     /// The registry asked to be asked again later than this run can wait.
-    #[error("registry `{registry}` answered {status} and asked to be asked again in {}s (`Retry-After`), longer than the {}s this run waits; try again later", .asked.as_secs(), .limit.as_secs())]
+    #[error("registry `{registry}` answered {status} and asked to be asked again in {}s (`Retry-After`), longer than the {}s this run waits", .asked.as_secs(), .limit.as_secs())]
     WaitTooLong {
         /// The registry host.
         registry: String,
@@ -325,11 +327,11 @@ fn rustls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a ru
 fn unauthorized_message(registry: &str, credentials: Option<&str>) -> String {
     match credentials {
         None => format!(
-            "registry `{registry}` requires authentication and no credentials were found for it: log in with `docker login {registry}` (images reads Docker's config.json and podman's auth.json)"
+            "registry `{registry}` requires authentication and no credentials were found for it"
         ),
-        Some(source) => format!(
-            "registry `{registry}` refused the credentials from {source} (401/403): log in again with `docker login {registry}`, or check that the account may pull this image"
-        ),
+        Some(source) => {
+            format!("registry `{registry}` refused the credentials from {source} (401/403)")
+        }
     }
 }
 

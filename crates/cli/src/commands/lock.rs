@@ -11,7 +11,7 @@ use images_resolver::{check_signers, Resolver, SignerCheck};
 use serde::Serialize;
 
 use crate::args::{Global, LockArgs};
-use crate::exit::{exit_for, Exit, Failure};
+use crate::exit::{Exit, Failure, ImageError};
 use crate::output::write_stderr;
 use crate::output::Printer;
 use crate::paths::relative;
@@ -254,7 +254,7 @@ fn choose_tags(resolver: &Resolver, plan: &mut LockPlan, printer: Printer) -> Re
         resolver.list_tags_many(&repositories),
         &format!("{LOCK_FILE} was not changed"),
     )?;
-    let mut failures: Vec<(String, Exit, String)> = Vec::new();
+    let mut failures: Vec<(String, ImageError)> = Vec::new();
     for (target, tags) in choose.iter_mut().zip(listed) {
         let spec = target.spec;
         let Some(version) = &spec.version else {
@@ -263,7 +263,7 @@ fn choose_tags(resolver: &Resolver, plan: &mut LockPlan, printer: Printer) -> Re
         let tags = match tags {
             Ok(tags) => tags,
             Err(e) => {
-                failures.push((spec.name.clone(), exit_for(&e), escape(&e.to_string())));
+                failures.push((spec.name.clone(), ImageError::registry(&e)));
                 continue;
             }
         };
@@ -274,8 +274,7 @@ fn choose_tags(resolver: &Resolver, plan: &mut LockPlan, printer: Printer) -> Re
             Some(reference) => target.choose(reference),
             None => failures.push((
                 spec.name.clone(),
-                Exit::BadInput,
-                no_allowed_tag(spec, version, &tags),
+                ImageError::new(Exit::BadInput, no_allowed_tag(spec, version, &tags)),
             )),
         }
     }
@@ -395,12 +394,12 @@ fn check_signatures(
         ),
         &format!("{LOCK_FILE} was not changed"),
     )?;
-    let mut failures: Vec<(String, Exit, String)> = Vec::new();
+    let mut failures: Vec<(String, ImageError)> = Vec::new();
     for ((name, _, digest), artifacts) in targets.iter().zip(found) {
         let artifacts = match artifacts {
             Ok(artifacts) => artifacts,
             Err(e) => {
-                failures.push((name.clone(), exit_for(&e), escape(&e.to_string())));
+                failures.push((name.clone(), ImageError::registry(&e)));
                 continue;
             }
         };
@@ -422,8 +421,10 @@ fn check_signatures(
                 }),
                 refused => failures.push((
                     name.clone(),
-                    Exit::Drift,
-                    format!("{digest} is {}", escape(&refused.describe(&signer))),
+                    ImageError::new(
+                        Exit::Drift,
+                        format!("{digest} is {}", escape(&refused.describe(&signer))),
+                    ),
                 )),
             }
         }
@@ -501,7 +502,7 @@ fn out_of_date(project: &Project, plan: &LockPlan, old: &Lockfile, new: &Lockfil
 fn resolve_failure(failures: Vec<(String, images_resolver::ResolveError)>) -> Failure {
     let failures = failures
         .into_iter()
-        .map(|(name, e)| (name, exit_for(&e), escape(&e.to_string())))
+        .map(|(name, e)| (name, ImageError::registry(&e)))
         .collect();
     per_image_failure(failures, |n| {
         format!("could not lock {n} image(s); {LOCK_FILE} was not changed")
@@ -509,21 +510,24 @@ fn resolve_failure(failures: Vec<(String, images_resolver::ResolveError)>) -> Fa
 }
 
 /// One error for a run in which some images failed, each a `name: message`
-/// cause; `headline` gets the number of images, and the one exit-code rule
-/// picks the code from theirs.
+/// cause with its hint; `headline` gets the number of images, and the one
+/// exit-code rule picks the code from theirs.
 fn per_image_failure(
-    failures: Vec<(String, Exit, String)>,
+    failures: Vec<(String, ImageError)>,
     headline: impl FnOnce(usize) -> String,
 ) -> Failure {
-    let exit = Exit::of(failures.iter().map(|(_, exit, _)| *exit));
+    let exit = Exit::of(failures.iter().map(|(_, e)| e.exit));
     let images = failures
         .iter()
-        .map(|(name, _, _)| name)
+        .map(|(name, _)| name)
         .collect::<BTreeSet<_>>()
         .len();
     let mut failure = Failure::new(exit, headline(images));
-    for (name, _, message) in failures {
-        failure = failure.with_cause(format!("{name}: {message}"));
+    for (name, error) in failures {
+        failure = failure.with_cause(format!("{name}: {}", error.message));
+        if let Some(hint) = error.hint {
+            failure = failure.with_hint(hint);
+        }
     }
     failure
 }

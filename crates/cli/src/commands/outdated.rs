@@ -7,10 +7,9 @@ use images_resolver::Resolver;
 use serde::Serialize;
 
 use crate::args::{Global, OutdatedArgs};
-use crate::exit::{exit_for, Exit, Failure};
+use crate::exit::{Exit, Failure, ImageError};
 use crate::output::{write_stdout, yellow, Printer};
 use crate::project::Project;
-use crate::untrusted::escape;
 
 /// The `images outdated --format json` document (docs/json.md).
 #[derive(Serialize)]
@@ -67,8 +66,12 @@ pub fn run(global: &Global, args: &OutdatedArgs, printer: Printer) -> Result<Exi
             let tags = match tags {
                 Ok(tags) => tags,
                 Err(e) => {
-                    printer.error(&format!("{}: {}", spec.name, escape(&e.to_string())));
-                    outcomes.push(exit_for(&e));
+                    let error = ImageError::registry(&e);
+                    printer.error(&format!("{}: {}", spec.name, error.message));
+                    if let Some(hint) = &error.hint {
+                        printer.hint(hint);
+                    }
+                    outcomes.push(error.exit);
                     continue;
                 }
             };

@@ -10,7 +10,7 @@ use images_resolver::{check_signers, Finding, Resolver, SignerCheck};
 use serde::Serialize;
 
 use crate::args::{Global, VerifyArgs, VerifyFormat};
-use crate::exit::{exit_for, Exit, Failure};
+use crate::exit::{Exit, Failure, ImageError};
 use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{green, red, write_stdout, yellow, Printer};
 use crate::progress::Progress;
@@ -52,9 +52,9 @@ enum Outcome {
     /// The signature the lock recorded is gone and no valid one by the
     /// signer is left: which signers, in words.
     SignatureGone(String),
-    /// Could not be checked: what the error means for the exit code, and
-    /// its message.
-    Unchecked(Exit, String),
+    /// Could not be checked: what the error means for the exit code, its
+    /// message and hint.
+    Unchecked(ImageError),
 }
 
 impl Report {
@@ -76,7 +76,7 @@ impl Report {
     /// What this entry alone means for the exit code.
     fn exit(&self) -> Exit {
         match &self.outcome {
-            Outcome::Unchecked(exit, _) => *exit,
+            Outcome::Unchecked(error) => error.exit,
             _ if self.is_failure() => Exit::Drift,
             _ => Exit::Ok,
         }
@@ -143,10 +143,7 @@ pub fn run(global: &Global, args: &VerifyArgs, printer: Printer) -> Result<Exit,
                         Outcome::Drift(finding),
                     )
                 }
-                Err(e) => (
-                    None,
-                    Outcome::Unchecked(exit_for(&e), escape(&e.to_string())),
-                ),
+                Err(e) => (None, Outcome::Unchecked(ImageError::registry(&e))),
             };
             reports.push(Report {
                 name: locked.name.clone(),
@@ -238,11 +235,14 @@ fn notice(r: &Report) -> Option<Notice> {
             "signature gone".to_string(),
             format!("{} ({}): {why}", r.name, r.reference),
         ),
-        Outcome::Unchecked(_, e) => (
+        Outcome::Unchecked(e) => (
             Level::Warning,
             "unchecked",
             "could not check".to_string(),
-            format!("{} ({}): {e}", r.name, r.reference),
+            match &e.hint {
+                Some(hint) => format!("{} ({}): {}\nhint: {hint}", r.name, r.reference, e.message),
+                None => format!("{} ({}): {}", r.name, r.reference, e.message),
+            },
         ),
     };
     Some(Notice {
@@ -400,6 +400,10 @@ struct JsonEntry<'r> {
     locked: Option<&'r str>,
     current: Option<&'r str>,
     message: Option<String>,
+    /// What to do about an entry that could not be checked, when there is
+    /// something to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'r str>,
     /// Only entries that require signers say whether a move was signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     signed: Option<bool>,
@@ -425,7 +429,11 @@ fn json_report(reports: &[Report], exit: Exit) -> JsonReport<'_> {
                 ),
                 Outcome::OutOfDate(why) => Some((*why).to_string()),
                 Outcome::SignatureGone(why) => Some(why.clone()),
-                Outcome::Unchecked(_, e) => Some(e.clone()),
+                Outcome::Unchecked(e) => Some(e.message.clone()),
+            },
+            hint: match &r.outcome {
+                Outcome::Unchecked(e) => e.hint.as_deref(),
+                _ => None,
             },
             signed: r.signed,
         })
@@ -484,11 +492,15 @@ fn print_human(reports: &[Report], printer: Printer, failures: usize, unchecked:
                     red("signature gone")
                 ));
             }
-            Outcome::Unchecked(_, e) => {
+            Outcome::Unchecked(e) => {
                 out.push_str(&format!(
-                    "{}: {headline}\n    {e}\n",
-                    yellow("could not check")
+                    "{}: {headline}\n    {}\n",
+                    yellow("could not check"),
+                    e.message
                 ));
+                if let Some(hint) = &e.hint {
+                    out.push_str(&format!("    hint: {hint}\n"));
+                }
             }
         }
     }
@@ -611,7 +623,7 @@ fn check_signatures(
                 }
             }
             Err(e) => {
-                report.outcome = Outcome::Unchecked(exit_for(&e), escape(&e.to_string()));
+                report.outcome = Outcome::Unchecked(ImageError::registry(&e));
             }
         }
     }

@@ -232,6 +232,9 @@ fn lock_without_credentials_fails_with_exit_3_and_says_how_to_log_in() {
         run.stderr
     );
     assert!(run.stderr.contains("no credentials"), "{}", run.stderr);
+    // The resolver says what happened; the binary says what to do, once.
+    let hint = format!("hint: log in with `docker login {}`", registry.addr());
+    assert_eq!(run.stderr.matches(&hint).count(), 1, "{}", run.stderr);
     assert!(project.lock_bytes().is_empty(), "nothing written");
 }
 

@@ -116,6 +116,7 @@ fn an_untrusted_certificate_is_a_clear_error_with_exit_3() {
                 "{said}"
             );
             assert!(said.contains("ca = "), "hint at `ca`: {said}");
+            assert!(said.contains("hint: if it uses a private CA"), "{said}");
             // Our message only, not the TLS library's own log line before it.
             assert!(!run.stderr.contains("rustls"), "{}", run.stderr);
         }

@@ -112,6 +112,30 @@ pub struct PlatformManifest {
 }
 
 impl LockedImage {
+    /// An entry with what every entry has: its name, the reference it was
+    /// locked from, the digest and its media type. The rest is empty: not
+    /// mutable, no requirement, platforms, manifests, signers or
+    /// signatures; set the fields that apply.
+    pub fn new(
+        name: impl Into<String>,
+        reference: Reference,
+        digest: Digest,
+        media_type: impl Into<String>,
+    ) -> Self {
+        LockedImage {
+            name: name.into(),
+            reference,
+            digest,
+            media_type: media_type.into(),
+            mutable: false,
+            requirement: None,
+            signed_by: Vec::new(),
+            signatures: Vec::new(),
+            platforms: Platforms::new(),
+            manifests: Vec::new(),
+        }
+    }
+
     /// Sorts `manifests`, `signed_by` and `signatures` into the order the
     /// lock keeps them in, and drops duplicates (`platforms` is a set, kept
     /// in that order already). [`Lockfile::to_toml`] writes that order

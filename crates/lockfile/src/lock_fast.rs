@@ -16,9 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{
-    Digest, LockedImage, Lockfile, Platform, PlatformManifest, Platforms, Reference, Requirement,
-};
+use crate::{Digest, LockedImage, Lockfile, Platform, PlatformManifest, Reference, Requirement};
 
 /// The lock in `text`, if `text` is exactly what [`Lockfile::to_toml`]
 /// writes, with LF or CRLF line endings.
@@ -37,18 +35,7 @@ pub(crate) fn parse_canonical(text: &str, header: &str, version_line: &str) -> O
             Reference::parse_canonical(string_value(lines.next()?, "reference")?).ok()?;
         let digest = Digest::parse(string_value(lines.next()?, "digest")?).ok()?;
         let media_type = string_value(lines.next()?, "media-type")?.to_string();
-        let mut image = LockedImage {
-            name: name.clone(),
-            reference,
-            digest,
-            media_type,
-            mutable: false,
-            requirement: None,
-            signed_by: Vec::new(),
-            signatures: Vec::new(),
-            platforms: Platforms::new(),
-            manifests: Vec::new(),
-        };
+        let mut image = LockedImage::new(name.clone(), reference, digest, media_type);
         if lines.peek() == Some(&"mutable = true") {
             lines.next();
             image.mutable = true;

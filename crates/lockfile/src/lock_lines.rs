@@ -71,23 +71,17 @@ mod tests {
 
     #[test]
     fn entry_lines_match_what_to_toml_writes() {
-        use crate::{Digest, LockedImage, Platforms, Reference};
+        use crate::{Digest, LockedImage, Reference};
         let mut lock = Lockfile::default();
         for name in ["b", "a"] {
             lock.images.insert(
                 name.to_owned(),
-                LockedImage {
-                    name: name.to_owned(),
-                    reference: Reference::parse("nginx:1").expect("valid reference"),
-                    digest: Digest::parse(DIGEST_A).expect("valid digest"),
-                    media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
-                    mutable: false,
-                    requirement: None,
-                    signed_by: Vec::new(),
-                    signatures: Vec::new(),
-                    platforms: Platforms::new(),
-                    manifests: Vec::new(),
-                },
+                LockedImage::new(
+                    name.to_owned(),
+                    Reference::parse("nginx:1").expect("valid reference"),
+                    Digest::parse(DIGEST_A).expect("valid digest"),
+                    "application/vnd.oci.image.manifest.v1+json".to_owned(),
+                ),
             );
         }
         let text = lock.to_toml();

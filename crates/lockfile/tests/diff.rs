@@ -6,18 +6,12 @@ use images_lockfile::{
 };
 
 fn entry(name: &str, reference: &str, seed: &str) -> LockedImage {
-    LockedImage {
-        name: name.to_owned(),
-        reference: Reference::parse(reference).expect("valid reference"),
-        digest: Digest::sha256_of(seed.as_bytes()),
-        media_type: "application/vnd.oci.image.index.v1+json".to_owned(),
-        mutable: false,
-        requirement: None,
-        signed_by: Vec::new(),
-        signatures: Vec::new(),
-        platforms: Platforms::new(),
-        manifests: Vec::new(),
-    }
+    LockedImage::new(
+        name.to_owned(),
+        Reference::parse(reference).expect("valid reference"),
+        Digest::sha256_of(seed.as_bytes()),
+        "application/vnd.oci.image.index.v1+json".to_owned(),
+    )
 }
 
 fn lock(entries: &[LockedImage]) -> Lockfile {

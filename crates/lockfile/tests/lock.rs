@@ -4,8 +4,7 @@ use std::fs;
 use std::path::Path;
 
 use images_lockfile::{
-    Digest, LockErrorKind, LockedImage, Lockfile, Platform, PlatformManifest, Platforms, Reference,
-    LOCK_FILE,
+    Digest, LockErrorKind, LockedImage, Lockfile, Platform, PlatformManifest, Reference, LOCK_FILE,
 };
 
 fn digest(seed: &str) -> Digest {
@@ -41,18 +40,12 @@ fn sample() -> Lockfile {
             },
         ],
     };
-    let web = LockedImage {
-        name: "web".to_owned(),
-        reference: Reference::parse("nginx:1.27").expect("valid reference"),
-        digest: digest("web"),
-        media_type: "application/vnd.docker.distribution.manifest.v2+json".to_owned(),
-        mutable: false,
-        requirement: None,
-        signed_by: Vec::new(),
-        signatures: Vec::new(),
-        platforms: Platforms::new(),
-        manifests: Vec::new(),
-    };
+    let web = LockedImage::new(
+        "web".to_owned(),
+        Reference::parse("nginx:1.27").expect("valid reference"),
+        digest("web"),
+        "application/vnd.docker.distribution.manifest.v2+json".to_owned(),
+    );
     lock.images.insert(web.name.clone(), web);
     lock.images.insert(api.name.clone(), api);
     lock

@@ -532,18 +532,12 @@ mod tests {
     fn summary_names_only_non_empty_groups() {
         let mut changes = LockDiff::default();
         assert_eq!(summary(&changes), "");
-        let image = LockedImage {
-            name: "web".to_owned(),
-            reference: images_lockfile::Reference::parse("nginx:1.27").expect("valid reference"),
-            digest: digest("ab"),
-            media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
-            mutable: false,
-            requirement: None,
-            signed_by: Vec::new(),
-            signatures: Vec::new(),
-            platforms: Platforms::new(),
-            manifests: Vec::new(),
-        };
+        let image = LockedImage::new(
+            "web".to_owned(),
+            images_lockfile::Reference::parse("nginx:1.27").expect("valid reference"),
+            digest("ab"),
+            "application/vnd.oci.image.manifest.v1+json".to_owned(),
+        );
         changes.added.push(image.clone());
         changes.added.push(image);
         assert_eq!(summary(&changes), "2 added");

@@ -5,32 +5,29 @@
 //! scalar at the anchor, found and rewritten once. `${VAR}` interpolation
 //! is left alone: its value comes from the environment at deploy time.
 
-use crate::yaml::{record, Yaml};
+use crate::yaml::{record, scan_documents};
 use crate::{Scan, ScanError};
 
 /// Finds the images a compose file's services run.
 pub fn scan(text: &str) -> Result<Scan, ScanError> {
-    let yaml = Yaml::parse(text)?;
-    let mut scan = Scan::default();
-    for &root in &yaml.documents {
+    scan_documents(text, |yaml, root, scan| {
         let Some(services) = yaml.get(root, "services") else {
-            continue;
+            return Ok(());
         };
         for (name, service) in yaml.entries(services) {
             if let Some(image) = yaml.get(service, "image") {
                 record(
                     text,
-                    &yaml,
+                    yaml,
                     image,
                     "",
                     format!("services.{name}.image"),
-                    &mut scan,
+                    scan,
                 );
             }
         }
-    }
-    yaml.within_budget()?;
-    Ok(scan)
+        Ok(())
+    })
 }
 
 #[cfg(test)]

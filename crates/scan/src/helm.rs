@@ -8,7 +8,7 @@
 //! has that field, else the tag as `tag: "1.2.3@sha256:…"` (what charts'
 //! READMEs advise when they have no digest field).
 
-use crate::yaml::{record, record_split, split_tag, NodeId, Scalar, Yaml};
+use crate::yaml::{record, record_split, scan_documents, split_tag, NodeId, Scalar, Yaml};
 use crate::{LeftAlone, Scan, ScanError, Target};
 
 /// How deep values are searched for `image` keys.
@@ -16,13 +16,7 @@ const MAX_DEPTH: usize = 32;
 
 /// Finds the images a values file sets.
 pub fn scan(text: &str) -> Result<Scan, ScanError> {
-    let yaml = Yaml::parse(text)?;
-    let mut scan = Scan::default();
-    for &root in &yaml.documents {
-        walk(text, &yaml, root, "", 0, &mut scan)?;
-    }
-    yaml.within_budget()?;
-    Ok(scan)
+    scan_documents(text, |yaml, root, scan| walk(text, yaml, root, "", 0, scan))
 }
 
 fn walk(

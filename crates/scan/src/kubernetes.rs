@@ -7,7 +7,7 @@
 //! A file may hold many documents (Helm and kustomize output do); each is
 //! read on its own, and a `List` is read item by item.
 
-use crate::yaml::{record, NodeId, Yaml};
+use crate::yaml::{record, scan_documents, NodeId, Yaml};
 use crate::{Scan, ScanError};
 
 /// Where the pod spec is, by kind.
@@ -29,13 +29,10 @@ const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralCo
 
 /// Finds the images the workloads in a manifest stream run.
 pub fn scan(text: &str) -> Result<Scan, ScanError> {
-    let yaml = Yaml::parse(text)?;
-    let mut scan = Scan::default();
-    for &root in &yaml.documents {
-        object(text, &yaml, root, 0, &mut scan);
-    }
-    yaml.within_budget()?;
-    Ok(scan)
+    scan_documents(text, |yaml, root, scan| {
+        object(text, yaml, root, 0, scan);
+        Ok(())
+    })
 }
 
 fn object(text: &str, yaml: &Yaml, id: NodeId, depth: usize, scan: &mut Scan) {

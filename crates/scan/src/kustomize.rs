@@ -11,7 +11,7 @@
 //! says which `resources` it lists and which image names its `images:`
 //! rewrites, so the caller can leave those manifests' images alone.
 
-use crate::yaml::{locate, record_split, split_tag, Located, NodeId, Scalar, Yaml};
+use crate::yaml::{locate, record_split, scan_documents, split_tag, Located, NodeId, Scalar, Yaml};
 use crate::{LeftAlone, Scan, ScanError, Target};
 
 /// What a kustomization says about the manifests it builds.
@@ -87,18 +87,15 @@ fn image_name(image: &str) -> &str {
 
 /// Finds the images a kustomization sets.
 pub fn scan(text: &str) -> Result<Scan, ScanError> {
-    let yaml = Yaml::parse(text)?;
-    let mut scan = Scan::default();
-    for &root in &yaml.documents {
+    scan_documents(text, |yaml, root, scan| {
         let Some(images) = yaml.get(root, "images") else {
-            continue;
+            return Ok(());
         };
         for &entry in yaml.items(images) {
-            image(text, &yaml, entry, &mut scan)?;
+            image(text, yaml, entry, scan)?;
         }
-    }
-    yaml.within_budget()?;
-    Ok(scan)
+        Ok(())
+    })
 }
 
 /// The string field `key` of `entry` with its key's scalar, when present

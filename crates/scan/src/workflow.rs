@@ -5,27 +5,25 @@
 //! `${{ … }}` expressions are left alone: their value is only known when
 //! the workflow runs.
 
-use crate::yaml::{record, Yaml};
+use crate::yaml::{record, scan_documents};
 use crate::{Scan, ScanError};
 
 const DOCKER_ACTION: &str = "docker://";
 
 /// Finds the images a workflow's jobs run.
 pub fn scan(text: &str) -> Result<Scan, ScanError> {
-    let yaml = Yaml::parse(text)?;
-    let mut scan = Scan::default();
-    for &root in &yaml.documents {
+    scan_documents(text, |yaml, root, scan| {
         let Some(jobs) = yaml.get(root, "jobs") else {
-            continue;
+            return Ok(());
         };
         for (job_name, job) in yaml.entries(jobs) {
             if let Some(container) = yaml.get(job, "container") {
                 let site = format!("jobs.{job_name}.container");
                 match yaml.scalar(container) {
-                    Some(_) => record(text, &yaml, container, "", site, &mut scan),
+                    Some(_) => record(text, yaml, container, "", site, scan),
                     None => {
                         if let Some(image) = yaml.get(container, "image") {
-                            record(text, &yaml, image, "", format!("{site}.image"), &mut scan);
+                            record(text, yaml, image, "", format!("{site}.image"), scan);
                         }
                     }
                 }
@@ -34,7 +32,7 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
                 for (service, spec) in yaml.entries(services) {
                     if let Some(image) = yaml.get(spec, "image") {
                         let site = format!("jobs.{job_name}.services.{service}.image");
-                        record(text, &yaml, image, "", site, &mut scan);
+                        record(text, yaml, image, "", site, scan);
                     }
                 }
             }
@@ -42,14 +40,13 @@ pub fn scan(text: &str) -> Result<Scan, ScanError> {
                 for (index, &step) in yaml.items(steps).iter().enumerate() {
                     if let Some(uses) = yaml.get(step, "uses") {
                         let site = format!("jobs.{job_name}.steps[{index}].uses");
-                        record(text, &yaml, uses, DOCKER_ACTION, site, &mut scan);
+                        record(text, yaml, uses, DOCKER_ACTION, site, scan);
                     }
                 }
             }
         }
-    }
-    yaml.within_budget()?;
-    Ok(scan)
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -518,6 +518,22 @@ pub fn locate(text: &str, scalar: &Scalar) -> Located {
     }
 }
 
+/// Scans each document of a YAML file with `each`, then checks that the
+/// walk kept to the alias budget: the frame every YAML scanner shares.
+/// The budget is checked after the walk because the walk is what spends it.
+pub fn scan_documents(
+    text: &str,
+    mut each: impl FnMut(&Yaml, NodeId, &mut Scan) -> Result<(), ScanError>,
+) -> Result<Scan, ScanError> {
+    let yaml = Yaml::parse(text)?;
+    let mut scan = Scan::default();
+    for &root in &yaml.documents {
+        each(&yaml, root, &mut scan)?;
+    }
+    yaml.within_budget()?;
+    Ok(scan)
+}
+
 /// Records the image in the scalar at `id` (after `prefix`, as in
 /// `docker://`), or why it is left alone. Non-scalars and empty values are
 /// not images and are skipped.

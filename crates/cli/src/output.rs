@@ -172,6 +172,12 @@ pub struct Printer {
 }
 
 impl Printer {
+    /// A progress bar on stderr for `total` registry requests, labelled
+    /// `verb`; drawn only for long runs on a terminal, never under `--quiet`.
+    pub fn progress(&self, total: usize, verb: &str) -> crate::progress::Progress {
+        crate::progress::Progress::new(total, verb, self.quiet)
+    }
+
     /// A status message for people (stderr), unless `--quiet`.
     pub fn status(&self, text: &str) {
         if !self.quiet {

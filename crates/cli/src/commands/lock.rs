@@ -15,7 +15,6 @@ use crate::exit::{Exit, Failure, ImageError};
 use crate::output::write_stderr;
 use crate::output::Printer;
 use crate::paths::relative;
-use crate::progress::Progress;
 use crate::project::Project;
 use crate::text_diff::unified;
 use crate::untrusted::escape;
@@ -124,7 +123,7 @@ pub fn lock_project(
             })
             .collect();
         printer.status(&format!("Resolving {} image(s)", requests.len()));
-        let progress = Progress::new(requests.len(), "Resolving", printer.quiet);
+        let progress = printer.progress(requests.len(), "Resolving");
         let results = crate::interrupt::block_on(
             &super::runtime()?,
             resolver.refresh_many_with_progress(&requests, &|| progress.tick()),

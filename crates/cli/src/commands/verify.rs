@@ -13,7 +13,6 @@ use crate::args::{Global, VerifyArgs, VerifyFormat};
 use crate::exit::{Exit, Failure, ImageError};
 use crate::github::{annotation_path, Annotation, Level};
 use crate::output::{green, red, write_stdout, yellow, Printer};
-use crate::progress::Progress;
 use crate::project::Project;
 use crate::sarif::{self, Level as SarifLevel, Rule};
 use crate::untrusted::escape;
@@ -129,7 +128,7 @@ pub fn run(global: &Global, args: &VerifyArgs, printer: Printer) -> Result<Exit,
 
     if !to_check.is_empty() {
         let resolver = Resolver::new(project.resolver_config(global)?);
-        let progress = Progress::new(to_check.len(), "Verifying", printer.quiet);
+        let progress = printer.progress(to_check.len(), "Verifying");
         let results = super::runtime()?
             .block_on(resolver.verify_many_with_progress(&to_check, &|| progress.tick()));
         progress.finish();

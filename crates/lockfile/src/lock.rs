@@ -11,6 +11,7 @@
 //! refused rather than half understood.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 use std::fs;
 use std::io::{self, Write};
 use std::ops::Range;
@@ -20,7 +21,7 @@ use crate::digest::Digest;
 use crate::file_error::FileError;
 use crate::platform::{Platform, Platforms};
 use crate::reference::Reference;
-use crate::spanned_toml::{self, key_span, one_of, Located, Node};
+use crate::spanned_toml::{self, key_span, one_of, Located, WrongType};
 use crate::versions::Requirement;
 
 /// The lock's file name, next to `images.toml`.
@@ -183,9 +184,12 @@ impl Lockfile {
                 format!("missing `version` (expected `version = {LOCK_VERSION}` at the top; is this an {LOCK_FILE}?)"),
             ));
         };
-        match version.get_ref() {
-            Node::Integer(v) if *v == i64::from(LOCK_VERSION) => {}
-            Node::Integer(v) if *v > i64::from(LOCK_VERSION) => {
+        let v = version
+            .as_integer()
+            .map_err(|err| cx.wrong(err, "`version` must be an integer"))?;
+        match v.cmp(&i64::from(LOCK_VERSION)) {
+            std::cmp::Ordering::Equal => {}
+            std::cmp::Ordering::Greater => {
                 return Err(cx.error(
                     LockErrorKind::NewerVersion,
                     Some(version.span()),
@@ -194,16 +198,10 @@ impl Lockfile {
                     ),
                 ))
             }
-            Node::Integer(v) => {
+            std::cmp::Ordering::Less => {
                 return Err(cx.invalid(
                     version.span(),
                     format!("unsupported format version {v} (this images reads version {LOCK_VERSION})"),
-                ))
-            }
-            other => {
-                return Err(cx.invalid(
-                    version.span(),
-                    format!("`version` must be an integer, found {}", other.kind()),
                 ))
             }
         }
@@ -214,15 +212,9 @@ impl Lockfile {
             match key.as_str() {
                 "version" => {}
                 "image" => {
-                    let Node::Array(items) = value.get_ref() else {
-                        return Err(cx.invalid(
-                            value.span(),
-                            format!(
-                                "`image` must be an array of tables (`[[image]]`), found {}",
-                                value.get_ref().kind()
-                            ),
-                        ));
-                    };
+                    let items = value.as_array().map_err(|err| {
+                        cx.wrong(err, "`image` must be an array of tables (`[[image]]`)")
+                    })?;
                     for item in items {
                         let image = cx.image(item)?;
                         if lock.images.contains_key(&image.name) {
@@ -548,27 +540,23 @@ impl Context<'_> {
         self.error(LockErrorKind::Invalid, Some(span), message)
     }
 
+    /// A value of the wrong type: `expected` says what it must be (`` `name`
+    /// must be a string``), [`WrongType::message`] adds what it is.
+    fn wrong(&self, err: WrongType, expected: impl Display) -> LockError {
+        let message = err.message(expected);
+        self.invalid(err.span, message)
+    }
+
     fn image(&self, item: &Located) -> Result<LockedImage, LockError> {
-        let Node::Table(entries) = item.get_ref() else {
-            return Err(self.invalid(
-                item.span(),
-                format!(
-                    "each `image` must be a table, found {}",
-                    item.get_ref().kind()
-                ),
-            ));
-        };
+        let entries = item
+            .as_table()
+            .map_err(|err| self.wrong(err, "each `image` must be a table"))?;
         // Name first, so every later message can say which entry it is about.
         let name = match entries.iter().find(|(k, _)| k.as_str() == "name") {
-            Some((_, v)) => match v.get_ref() {
-                Node::String(s) => s.clone(),
-                other => {
-                    return Err(self.invalid(
-                        v.span(),
-                        format!("`name` must be a string, found {}", other.kind()),
-                    ))
-                }
-            },
+            Some((_, v)) => v
+                .as_str()
+                .map_err(|err| self.wrong(err, "`name` must be a string"))?
+                .to_owned(),
             None => return Err(self.invalid(item.span(), "locked image has no `name`".to_owned())),
         };
         let mut reference = None;
@@ -602,18 +590,14 @@ impl Context<'_> {
                     }
                     media_type = Some(s.to_owned());
                 }
-                "mutable" => match value.get_ref() {
-                    Node::Boolean(b) => mutable = *b,
-                    other => {
-                        return Err(self.invalid(
-                            value.span(),
-                            format!(
-                                "`mutable` in image `{name}` must be a boolean, found {}",
-                                other.kind()
-                            ),
-                        ))
-                    }
-                },
+                "mutable" => {
+                    mutable = value.as_bool().map_err(|err| {
+                        self.wrong(
+                            err,
+                            format!("`mutable` in image `{name}` must be a boolean"),
+                        )
+                    })?;
+                }
                 "version" => version = Some(self.string(&name, "version", value)?.to_owned()),
                 "tags" => tags = Some(self.string(&name, "tags", value)?.to_owned()),
                 "platforms" => {
@@ -670,16 +654,9 @@ impl Context<'_> {
     }
 
     fn string<'n>(&self, name: &str, key: &str, value: &'n Located) -> Result<&'n str, LockError> {
-        match value.get_ref() {
-            Node::String(s) => Ok(s),
-            other => Err(self.invalid(
-                value.span(),
-                format!(
-                    "`{key}` in image `{name}` must be a string, found {}",
-                    other.kind()
-                ),
-            )),
-        }
+        value
+            .as_str()
+            .map_err(|err| self.wrong(err, format!("`{key}` in image `{name}` must be a string")))
     }
 
     fn array<'n>(
@@ -688,16 +665,9 @@ impl Context<'_> {
         key: &str,
         value: &'n Located,
     ) -> Result<&'n [Located], LockError> {
-        match value.get_ref() {
-            Node::Array(items) => Ok(items),
-            other => Err(self.invalid(
-                value.span(),
-                format!(
-                    "`{key}` in image `{name}` must be an array, found {}",
-                    other.kind()
-                ),
-            )),
-        }
+        value
+            .as_array()
+            .map_err(|err| self.wrong(err, format!("`{key}` in image `{name}` must be an array")))
     }
 
     fn digest(&self, name: &str, value: &Located) -> Result<Digest, LockError> {
@@ -712,15 +682,12 @@ impl Context<'_> {
     }
 
     fn signature(&self, name: &str, item: &Located) -> Result<LockedSignature, LockError> {
-        let Node::Table(entries) = item.get_ref() else {
-            return Err(self.invalid(
-                item.span(),
-                format!(
-                    "`signatures` in image `{name}` must hold tables like `{{ signer = \"acme\", key = \"sha256:...\", artifact = \"sha256:...\" }}`, found {}",
-                    item.get_ref().kind()
-                ),
-            ));
-        };
+        let entries = item.as_table().map_err(|err| {
+            self.wrong(
+                err,
+                format!("`signatures` in image `{name}` must hold tables like `{{ signer = \"acme\", key = \"sha256:...\", artifact = \"sha256:...\" }}`"),
+            )
+        })?;
         let (mut signer, mut key, mut artifact) = (None, None, None);
         for entry in entries {
             let (k, value) = entry;
@@ -753,15 +720,12 @@ impl Context<'_> {
     }
 
     fn platform_manifest(&self, name: &str, item: &Located) -> Result<PlatformManifest, LockError> {
-        let Node::Table(entries) = item.get_ref() else {
-            return Err(self.invalid(
-                item.span(),
-                format!(
-                    "`manifests` in image `{name}` must hold tables like `{{ platform = \"linux/amd64\", digest = \"sha256:...\" }}`, found {}",
-                    item.get_ref().kind()
-                ),
-            ));
-        };
+        let entries = item.as_table().map_err(|err| {
+            self.wrong(
+                err,
+                format!("`manifests` in image `{name}` must hold tables like `{{ platform = \"linux/amd64\", digest = \"sha256:...\" }}`"),
+            )
+        })?;
         let mut platform = None;
         let mut digest = None;
         for entry in entries {

@@ -22,6 +22,7 @@
 //! (or the reverse) with no hint why.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -31,7 +32,9 @@ use crate::file_error::FileError;
 use crate::platform::{Platform, Platforms};
 use crate::reference::{is_valid_domain, Reference};
 use crate::signers::{read_public_key_pem, RepositoryPattern, Signer, SignerKey};
-use crate::spanned_toml::{self, key_span, one_of, DuplicateKey, Entry, LineIndex, Located, Node};
+use crate::spanned_toml::{
+    self, key_span, one_of, DuplicateKey, Entry, LineIndex, Located, Node, WrongType,
+};
 use crate::versions::VersionSpec;
 
 /// The manifest's file name, looked for in the working directory and its
@@ -340,13 +343,9 @@ impl Context<'_> {
         value: &'n Located,
         what: impl Fn() -> String,
     ) -> Result<&'n [Entry], ManifestError> {
-        match value.get_ref() {
-            Node::Table(entries) => Ok(entries),
-            other => Err(self.invalid(
-                value.span(),
-                format!("{} must be a table, found {}", what(), other.kind()),
-            )),
-        }
+        value
+            .as_table()
+            .map_err(|err| self.wrong(err, format!("{} must be a table", what())))
     }
 
     /// One `[images]` entry, and the signers its `signed-by` names (with
@@ -374,26 +373,20 @@ impl Context<'_> {
                 for inner in entries {
                     let (k, v) = inner;
                     match k.as_str() {
-                        "image" => match v.get_ref() {
-                            Node::String(s) => image = Some((s.clone(), v.span())),
-                            other => return Err(self.wrong_type(v, "image", &name, "a string", other)),
-                        },
-                        "mutable" => match v.get_ref() {
-                            Node::Boolean(b) => mutable = *b,
-                            other => {
-                                return Err(self.wrong_type(v, "mutable", &name, "a boolean", other))
-                            }
-                        },
+                        "image" => image = Some(self.image_string(v, "image", &name, "a string")?),
+                        "mutable" => {
+                            mutable = v
+                                .as_bool()
+                                .map_err(|err| self.wrong_type(err, "mutable", &name, "a boolean"))?;
+                        }
                         "platforms" => platforms = self.platforms(&name, v)?,
-                        "version" => match v.get_ref() {
-                            Node::String(s) => version = Some((s.clone(), v.span())),
-                            other => return Err(self.wrong_type(v, "version", &name, "a string like `\"~1.27\"`", other)),
-                        },
+                        "version" => {
+                            version = Some(self.image_string(v, "version", &name, "a string like `\"~1.27\"`")?);
+                        }
                         "signed-by" => signed_by = self.signer_names(&name, v)?,
-                        "tags" => match v.get_ref() {
-                            Node::String(s) => tags = Some((s.clone(), v.span())),
-                            other => return Err(self.wrong_type(v, "tags", &name, "a regular expression like `'^v?(\\d+\\.\\d+\\.\\d+)$'`", other)),
-                        },
+                        "tags" => {
+                            tags = Some(self.image_string(v, "tags", &name, "a regular expression like `'^v?(\\d+\\.\\d+\\.\\d+)$'`")?);
+                        }
                         other => {
                             return Err(self.invalid(
                                 key_span(inner),
@@ -413,13 +406,10 @@ impl Context<'_> {
                 })?;
                 self.versioned(&name, &image, image_span, version, tags)?
             }
-            other => {
-                return Err(self.invalid(
-                    value.span(),
-                    format!(
-                        "image `{name}` must be a string like `\"nginx:1.27\"` or a table like `{{ image = \"nginx:1.27\" }}`, found {}",
-                        other.kind()
-                    ),
+            _ => {
+                return Err(self.wrong(
+                    value.wrong_type(),
+                    format!("image `{name}` must be a string like `\"nginx:1.27\"` or a table like `{{ image = \"nginx:1.27\" }}`"),
                 ))
             }
         };
@@ -448,12 +438,9 @@ impl Context<'_> {
             Node::String(s) => Ok(vec![(s.clone(), value.span())]),
             Node::Array(items) => items
                 .iter()
-                .map(|item| match item.get_ref() {
-                    Node::String(s) => Ok((s.clone(), item.span())),
-                    other => Err(self.wrong_type(item, "signed-by", name, expected, other)),
-                })
+                .map(|item| self.image_string(item, "signed-by", name, expected))
                 .collect(),
-            other => Err(self.wrong_type(value, "signed-by", name, expected, other)),
+            _ => Err(self.wrong_type(value.wrong_type(), "signed-by", name, expected)),
         }
     }
 
@@ -470,16 +457,12 @@ impl Context<'_> {
         for inner in self.table(value, what)? {
             let (k, v) = inner;
             let items = |expected: &str| -> Result<Vec<(&str, Range<usize>)>, ManifestError> {
-                let Node::Array(items) = v.get_ref() else {
-                    return Err(self.invalid(
-                        v.span(),
-                        format!(
-                            "`{}` in signer `{name}` must be {expected}, found {}",
-                            k.as_str(),
-                            v.get_ref().kind()
-                        ),
-                    ));
-                };
+                let items = v.as_array().map_err(|err| {
+                    self.wrong(
+                        err,
+                        format!("`{}` in signer `{name}` must be {expected}", k.as_str()),
+                    )
+                })?;
                 items
                     .iter()
                     .map(|item| match item.get_ref() {
@@ -620,26 +603,19 @@ impl Context<'_> {
     }
 
     fn platforms(&self, name: &str, value: &Located) -> Result<Platforms, ManifestError> {
-        let Node::Array(items) = value.get_ref() else {
-            return Err(self.wrong_type(
-                value,
-                "platforms",
-                name,
-                "an array of strings",
-                value.get_ref(),
-            ));
-        };
+        let items = value
+            .as_array()
+            .map_err(|err| self.wrong_type(err, "platforms", name, "an array of strings"))?;
         let mut platforms = Platforms::new();
         for item in items {
-            let Node::String(s) = item.get_ref() else {
-                return Err(self.invalid(
-                    item.span(),
+            let s = item.as_str().map_err(|err| {
+                self.wrong(
+                    err,
                     format!(
-                        "`platforms` in image `{name}` must hold strings like `\"linux/amd64\"`, found {}",
-                        item.get_ref().kind()
+                        "`platforms` in image `{name}` must hold strings like `\"linux/amd64\"`"
                     ),
-                ));
-            };
+                )
+            })?;
             let platform = Platform::parse(s)
                 .map_err(|err| self.invalid(item.span(), format!("image `{name}`: {err}")))?;
             platforms.insert(platform);
@@ -668,18 +644,14 @@ impl Context<'_> {
         for inner in self.table(value, what)? {
             let (k, v) = inner;
             match k.as_str() {
-                "insecure" => match v.get_ref() {
-                    Node::Boolean(b) => config.insecure = *b,
-                    other => {
-                        return Err(self.invalid(
-                            v.span(),
-                            format!(
-                                "`insecure` in registry `{domain}` must be a boolean, found {}",
-                                other.kind()
-                            ),
-                        ))
-                    }
-                },
+                "insecure" => {
+                    config.insecure = v.as_bool().map_err(|err| {
+                        self.wrong(
+                            err,
+                            format!("`insecure` in registry `{domain}` must be a boolean"),
+                        )
+                    })?;
+                }
                 "ca" => match v.get_ref() {
                     Node::String(ca) if !ca.is_empty() => {
                         let base = self.path.parent().unwrap_or_else(|| Path::new(""));
@@ -718,15 +690,9 @@ impl Context<'_> {
             let (k, v) = inner;
             match k.as_str() {
                 "exclude" => {
-                    let Node::Array(items) = v.get_ref() else {
-                        return Err(self.invalid(
-                            v.span(),
-                            format!(
-                                "`exclude` in `[pin]` must be an array of globs like `[\"vendor\", \"deploy/**/*.gen.yaml\"]`, found {}",
-                                v.get_ref().kind()
-                            ),
-                        ));
-                    };
+                    let items = v.as_array().map_err(|err| {
+                        self.wrong(err, "`exclude` in `[pin]` must be an array of globs like `[\"vendor\", \"deploy/**/*.gen.yaml\"]`")
+                    })?;
                     for item in items {
                         config.exclude.push(self.exclude_glob(item)?);
                     }
@@ -748,15 +714,9 @@ impl Context<'_> {
     /// One `[pin] exclude` glob, checked now so that a typo is an error
     /// at its line rather than a pattern that silently matches nothing.
     fn exclude_glob(&self, item: &Located) -> Result<String, ManifestError> {
-        let Node::String(glob) = item.get_ref() else {
-            return Err(self.invalid(
-                item.span(),
-                format!(
-                    "`exclude` in `[pin]` must hold strings (globs), found {}",
-                    item.get_ref().kind()
-                ),
-            ));
-        };
+        let glob = item
+            .as_str()
+            .map_err(|err| self.wrong(err, "`exclude` in `[pin]` must hold strings (globs)"))?;
         let trimmed = glob.strip_prefix("./").unwrap_or(glob);
         let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
         let invalid =
@@ -776,20 +736,32 @@ impl Context<'_> {
         Ok(trimmed.to_owned())
     }
 
-    fn wrong_type(
+    /// A value of the wrong type: `expected` says what it must be (`` `insecure`
+    /// in registry `r` must be a boolean``), [`WrongType::message`] adds
+    /// what it is.
+    fn wrong(&self, err: WrongType, expected: impl Display) -> ManifestError {
+        let message = err.message(expected);
+        self.invalid(err.span, message)
+    }
+
+    /// [`Context::wrong`] for key `key` of image `name`, which must be
+    /// `expected` (`a string`).
+    fn wrong_type(&self, err: WrongType, key: &str, name: &str, expected: &str) -> ManifestError {
+        self.wrong(err, format!("`{key}` in image `{name}` must be {expected}"))
+    }
+
+    /// The string that key `key` of image `name` must be, with where it is
+    /// (for later messages about its content).
+    fn image_string(
         &self,
         value: &Located,
         key: &str,
         name: &str,
         expected: &str,
-        found: &Node,
-    ) -> ManifestError {
-        self.invalid(
-            value.span(),
-            format!(
-                "`{key}` in image `{name}` must be {expected}, found {}",
-                found.kind()
-            ),
-        )
+    ) -> Result<(String, Range<usize>), ManifestError> {
+        let s = value
+            .as_str()
+            .map_err(|err| self.wrong_type(err, key, name, expected))?;
+        Ok((s.to_owned(), value.span()))
     }
 }

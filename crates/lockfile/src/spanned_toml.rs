@@ -54,6 +54,78 @@ impl Located {
     pub(crate) fn span(&self) -> Range<usize> {
         self.span.clone()
     }
+
+    /// The string this value is, or where it is and what it is instead.
+    pub(crate) fn as_str(&self) -> Result<&str, WrongType> {
+        match &self.node {
+            Node::String(s) => Ok(s),
+            _ => Err(self.wrong_type()),
+        }
+    }
+
+    /// The integer this value is, or where it is and what it is instead.
+    pub(crate) fn as_integer(&self) -> Result<i64, WrongType> {
+        match self.node {
+            Node::Integer(i) => Ok(i),
+            _ => Err(self.wrong_type()),
+        }
+    }
+
+    /// The boolean this value is, or where it is and what it is instead.
+    pub(crate) fn as_bool(&self) -> Result<bool, WrongType> {
+        match self.node {
+            Node::Boolean(b) => Ok(b),
+            _ => Err(self.wrong_type()),
+        }
+    }
+
+    /// The items of the array this value is, or where it is and what it is
+    /// instead.
+    pub(crate) fn as_array(&self) -> Result<&[Located], WrongType> {
+        match &self.node {
+            Node::Array(items) => Ok(items),
+            _ => Err(self.wrong_type()),
+        }
+    }
+
+    /// The entries of the table this value is, or where it is and what it
+    /// is instead.
+    pub(crate) fn as_table(&self) -> Result<&[Entry], WrongType> {
+        match &self.node {
+            Node::Table(entries) => Ok(entries),
+            _ => Err(self.wrong_type()),
+        }
+    }
+
+    /// This value as one of a type the reader did not expect, for a reader
+    /// that accepts several types and so matches on [`Located::get_ref`]
+    /// itself.
+    pub(crate) fn wrong_type(&self) -> WrongType {
+        WrongType {
+            span: self.span(),
+            found: self.node.kind(),
+        }
+    }
+}
+
+/// A value of another type than the reader expected: where it is and what
+/// it is ([`Node::kind`]). The reader words the message, since only it
+/// knows which key of which entry the value belongs to.
+#[derive(Debug)]
+pub(crate) struct WrongType {
+    /// Where the value is.
+    pub(crate) span: Range<usize>,
+    /// What it is, with an article: `an integer`.
+    pub(crate) found: &'static str,
+}
+
+impl WrongType {
+    /// `{expected}, found {kind}` (`` `name` must be a string, found an
+    /// integer``): the one wording both readers use for a value of the wrong
+    /// type, kept here so that the two cannot drift apart.
+    pub(crate) fn message(&self, expected: impl std::fmt::Display) -> String {
+        format!("{expected}, found {}", self.found)
+    }
 }
 
 /// One TOML value with the spans of everything inside it.
@@ -352,6 +424,38 @@ mod tests {
     fn datetimes_are_a_kind_of_value() {
         let entries = parse("a = 1979-05-27T07:32:00Z\n").expect("valid toml");
         assert_eq!(entries[0].1.get_ref().kind(), "a date or time");
+    }
+
+    #[test]
+    fn typed_accessors_say_what_they_found_where() {
+        let text = "s = \"x\"\ni = 7\nb = true\na = [1]\nt = { k = 1 }\n";
+        let entries = parse(text).expect("valid toml");
+        let value = |key: &str| {
+            let found = entries.iter().find(|(k, _)| k.as_str() == key);
+            &found.expect("key is in the text").1
+        };
+        assert_eq!(value("s").as_str().ok(), Some("x"));
+        assert_eq!(value("i").as_integer().ok(), Some(7));
+        assert_eq!(value("b").as_bool().ok(), Some(true));
+        assert_eq!(value("a").as_array().map(<[_]>::len).ok(), Some(1));
+        assert_eq!(value("t").as_table().map(<[_]>::len).ok(), Some(1));
+        let err = value("i").as_str().expect_err("an integer is not a string");
+        assert_eq!(err.found, "an integer");
+        assert_eq!(&text[err.span.clone()], "7");
+        assert_eq!(
+            err.message("`i` must be a string"),
+            "`i` must be a string, found an integer"
+        );
+        // Each accessor refuses a value of another type and names that type.
+        let refused = [
+            (value("s").as_table().err(), "a string"),
+            (value("t").as_array().err(), "a table"),
+            (value("a").as_bool().err(), "an array"),
+            (value("b").as_integer().err(), "a boolean"),
+        ];
+        for (err, found) in refused {
+            assert_eq!(err.map(|e| e.found), Some(found));
+        }
     }
 
     #[test]

@@ -327,3 +327,97 @@ fn garbage_never_panics() {
         let _ = parse(text);
     }
 }
+
+#[test]
+fn values_of_the_wrong_type_say_what_they_are() {
+    // Every place the reader checks a value's type, with the exact words
+    // and position, so that rewording one is a deliberate change.
+    for (text, expected) in [
+        (
+            "version = 1\nimage = 1\n",
+            r#"images.lock:2:9: `image` must be an array of tables (`[[image]]`), found an integer"#,
+        ),
+        (
+            "version = 1\nimage = [1]\n",
+            r#"images.lock:2:10: each `image` must be a table, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = 1\n",
+            r#"images.lock:3:8: `name` must be a string, found an integer"#,
+        ),
+        (
+            "version = true\n",
+            r#"images.lock:1:11: `version` must be an integer, found a boolean"#,
+        ),
+        (
+            "version = 0\n",
+            r#"images.lock:1:11: unsupported format version 0 (this images reads version 1)"#,
+        ),
+        (
+            "version = 2\n",
+            r#"images.lock:1:11: images.lock was written by a newer images (format version 2, this one reads 1): upgrade images"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nmutable = \"yes\"\n",
+            r#"images.lock:4:11: `mutable` in image `web` must be a boolean, found a string"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nreference = 1\n",
+            r#"images.lock:4:13: `reference` in image `web` must be a string, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nmedia-type = []\n",
+            r#"images.lock:4:14: `media-type` in image `web` must be a string, found an array"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\ndigest = 1.5\n",
+            r#"images.lock:4:10: `digest` in image `web` must be a string, found a float"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nversion = 1\n",
+            r#"images.lock:4:11: `version` in image `web` must be a string, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\ntags = 1\n",
+            r#"images.lock:4:8: `tags` in image `web` must be a string, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nplatforms = \"linux/amd64\"\n",
+            r#"images.lock:4:13: `platforms` in image `web` must be an array, found a string"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nplatforms = [1]\n",
+            r#"images.lock:4:14: `platform` in image `web` must be a string, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nmanifests = [1]\n",
+            r#"images.lock:4:14: `manifests` in image `web` must hold tables like `{ platform = "linux/amd64", digest = "sha256:..." }`, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nmanifests = 1\n",
+            r#"images.lock:4:13: `manifests` in image `web` must be an array, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nmanifests = [{ platform = 1 }]\n",
+            r#"images.lock:4:27: `platform` in image `web` must be a string, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nsignatures = [\"x\"]\n",
+            r#"images.lock:4:15: `signatures` in image `web` must hold tables like `{ signer = "acme", key = "sha256:...", artifact = "sha256:..." }`, found a string"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nsignatures = [{ signer = 1 }]\n",
+            r#"images.lock:4:26: `signer` in image `web` must be a string, found an integer"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nsigned-by = [true]\n",
+            r#"images.lock:4:14: `signed-by` in image `web` must be a string, found a boolean"#,
+        ),
+        (
+            "version = 1\n[[image]]\nname = \"web\"\nsigned-by = {}\n",
+            r#"images.lock:4:13: `signed-by` in image `web` must be an array, found a table"#,
+        ),
+    ] {
+        assert_eq!(error(text), expected, "for {text:?}");
+    }
+}

@@ -316,3 +316,109 @@ fn garbage_never_panics() {
     }
     assert!(error("[images]\n\"\" = \"nginx\"\n").contains("image names must not be empty"));
 }
+
+#[test]
+fn values_of_the_wrong_type_say_what_they_are() {
+    // Every place the reader checks a value's type, with the exact words
+    // and position, so that rewording one is a deliberate change.
+    for (text, expected) in [
+        (
+            "[images]\nweb = { image = 1 }\n",
+            r#"images.toml:2:17: `image` in image `web` must be a string, found an integer"#,
+        ),
+        (
+            "[images]\nweb = { image = \"nginx\", mutable = 1 }\n",
+            r#"images.toml:2:36: `mutable` in image `web` must be a boolean, found an integer"#,
+        ),
+        (
+            "[images]\nweb = { image = \"nginx\", version = 1 }\n",
+            r#"images.toml:2:36: `version` in image `web` must be a string like `"~1.27"`, found an integer"#,
+        ),
+        (
+            "[images]\nweb = { image = \"nginx\", tags = 1 }\n",
+            r#"images.toml:2:33: `tags` in image `web` must be a regular expression like `'^v?(\d+\.\d+\.\d+)$'`, found an integer"#,
+        ),
+        (
+            "[images]\nweb = { image = \"nginx\", platforms = \"x\" }\n",
+            r#"images.toml:2:38: `platforms` in image `web` must be an array of strings, found a string"#,
+        ),
+        (
+            "[images]\nweb = { image = \"nginx\", platforms = [1] }\n",
+            r#"images.toml:2:39: `platforms` in image `web` must hold strings like `"linux/amd64"`, found an integer"#,
+        ),
+        (
+            "[images]\nweb = { image = \"nginx\", signed-by = 1 }\n",
+            r#"images.toml:2:38: `signed-by` in image `web` must be a signer name or a list of them, like `"acme"` or `["acme", "ops"]`, found an integer"#,
+        ),
+        (
+            "[images]\nweb = { image = \"nginx\", signed-by = [1] }\n",
+            r#"images.toml:2:39: `signed-by` in image `web` must be a signer name or a list of them, like `"acme"` or `["acme", "ops"]`, found an integer"#,
+        ),
+        (
+            "[images]\nweb = 1\n",
+            r#"images.toml:2:7: image `web` must be a string like `"nginx:1.27"` or a table like `{ image = "nginx:1.27" }`, found an integer"#,
+        ),
+        (
+            "[images]\nweb = 1979-05-27\n",
+            r#"images.toml:2:7: image `web` must be a string like `"nginx:1.27"` or a table like `{ image = "nginx:1.27" }`, found a date or time"#,
+        ),
+        (
+            "[signers.acme]\nkeys = \"k\"\n",
+            r#"images.toml:2:8: `keys` in signer `acme` must be a list of public key files, like `["keys/cosign.pub"]`, found a string"#,
+        ),
+        (
+            "[signers.acme]\nkeys = [1]\n",
+            r#"images.toml:2:9: `keys` in signer `acme` must be a list of public key files, like `["keys/cosign.pub"]`, found an integer in it"#,
+        ),
+        (
+            "[signers.acme]\nimages = 1\n",
+            r#"images.toml:2:10: `images` in signer `acme` must be a list of repositories, like `["ghcr.io/acme/*"]`, found an integer"#,
+        ),
+        (
+            "[signers]\nacme = 1\n",
+            r#"images.toml:2:8: signer `acme` must be a table, found an integer"#,
+        ),
+        (
+            "[registries.\"r.io\"]\ninsecure = 1\n",
+            r#"images.toml:2:12: `insecure` in registry `r.io` must be a boolean, found an integer"#,
+        ),
+        (
+            "[registries.\"r.io\"]\nca = 1\n",
+            r#"images.toml:2:6: `ca` in registry `r.io` must be a path to a PEM file, found an integer"#,
+        ),
+        (
+            "[registries.\"r.io\"]\nca = \"\"\n",
+            r#"images.toml:2:6: `ca` in registry `r.io` must be a path to a PEM file, found an empty string"#,
+        ),
+        (
+            "[registries]\n\"r.io\" = 1\n",
+            r#"images.toml:2:10: registry `r.io` must be a table, found an integer"#,
+        ),
+        (
+            "[pin]\nexclude = \"x\"\n",
+            r#"images.toml:2:11: `exclude` in `[pin]` must be an array of globs like `["vendor", "deploy/**/*.gen.yaml"]`, found a string"#,
+        ),
+        (
+            "[pin]\nexclude = [1]\n",
+            r#"images.toml:2:12: `exclude` in `[pin]` must hold strings (globs), found an integer"#,
+        ),
+        (
+            "pin = 1\n",
+            r#"images.toml:1:7: `[pin]` must be a table, found an integer"#,
+        ),
+        (
+            "signers = 1\n",
+            r#"images.toml:1:11: `[signers]` must be a table, found an integer"#,
+        ),
+        (
+            "registries = 1\n",
+            r#"images.toml:1:14: `[registries]` must be a table, found an integer"#,
+        ),
+        (
+            "images = 1\n",
+            r#"images.toml:1:10: `[images]` must be a table, found an integer"#,
+        ),
+    ] {
+        assert_eq!(error(text), expected, "for {text:?}");
+    }
+}

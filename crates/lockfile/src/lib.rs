@@ -56,7 +56,7 @@ pub use reference::{
     ReferenceErrorKind, DEFAULT_TAG,
 };
 pub use signers::{read_public_key_pem, RepositoryPattern, Signer, SignerKey};
-pub use verify_plan::{plan_verify, OutOfDate, Staleness, VerifyPlan};
+pub use verify_plan::{plan_verify, OutOfDate, VerifyPlan};
 pub use versions::{
     newest_allowed, standing, versioned_tags, Requirement, Standing, TagFilter, VersionError,
     VersionSpec, VersionedTag,

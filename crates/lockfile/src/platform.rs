@@ -193,27 +193,12 @@ impl FromIterator<Platform> for Platforms {
     }
 }
 
-impl Extend<Platform> for Platforms {
-    fn extend<I: IntoIterator<Item = Platform>>(&mut self, iter: I) {
-        self.0.extend(iter);
-    }
-}
-
 impl<'a> IntoIterator for &'a Platforms {
     type Item = &'a Platform;
     type IntoIter = btree_set::Iter<'a, Platform>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
-    }
-}
-
-impl IntoIterator for Platforms {
-    type Item = Platform;
-    type IntoIter = btree_set::IntoIter<Platform>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
     }
 }
 
@@ -311,7 +296,9 @@ mod tests {
         assert!(grown.is_empty());
         assert!(grown.insert(Platform::parse("linux/s390x").expect("valid")));
         assert!(!grown.insert(Platform::parse("linux/s390x").expect("valid")));
-        grown.extend(set.clone());
+        for platform in &set {
+            grown.insert(platform.clone());
+        }
         assert_eq!(
             names(&grown),
             [

@@ -4,7 +4,7 @@
 //! since a lock that no longer matches its manifest fails the gate
 //! whatever the registry says.
 
-use crate::check::{check, EntryStatus};
+use crate::check::{entry_matches, removed};
 use crate::lock::{LockedImage, Lockfile};
 use crate::manifest::{ImageSpec, Manifest};
 
@@ -18,37 +18,41 @@ pub struct VerifyPlan<'a> {
     pub out_of_date: Vec<OutOfDate<'a>>,
 }
 
-/// One entry whose lock does not match images.toml.
-#[derive(Debug)]
-pub struct OutOfDate<'a> {
-    /// The entry's name.
-    pub name: &'a str,
-    /// How it is out of date.
-    pub why: Staleness,
-    /// Its declaration, unless images.toml no longer has it.
-    pub spec: Option<&'a ImageSpec>,
-    /// Its lock entry, if the lock has one.
-    pub locked: Option<&'a LockedImage>,
-}
-
-/// How a lock entry is out of date with images.toml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Staleness {
+/// One entry whose lock does not match images.toml, with what each side
+/// has of it.
+#[derive(Debug, Clone, Copy)]
+pub enum OutOfDate<'a> {
     /// Declared but not locked.
-    Unlocked,
+    Unlocked(&'a ImageSpec),
     /// Locked from another declaration.
-    Changed,
+    Changed(&'a ImageSpec, &'a LockedImage),
     /// Locked but no longer declared.
-    Removed,
+    Removed(&'a LockedImage),
 }
 
-impl Staleness {
+impl<'a> OutOfDate<'a> {
+    /// The entry's name.
+    pub fn name(self) -> &'a str {
+        match self {
+            OutOfDate::Unlocked(spec) | OutOfDate::Changed(spec, _) => &spec.name,
+            OutOfDate::Removed(locked) => &locked.name,
+        }
+    }
+
+    /// Its lock entry, if the lock has one.
+    pub fn locked(self) -> Option<&'a LockedImage> {
+        match self {
+            OutOfDate::Unlocked(_) => None,
+            OutOfDate::Changed(_, locked) | OutOfDate::Removed(locked) => Some(locked),
+        }
+    }
+
     /// The reason, in words, for reports.
     pub fn describe(self) -> &'static str {
         match self {
-            Staleness::Unlocked => "declared in images.toml but not locked",
-            Staleness::Changed => "images.toml changed since it was locked",
-            Staleness::Removed => "locked but no longer declared in images.toml",
+            OutOfDate::Unlocked(_) => "declared in images.toml but not locked",
+            OutOfDate::Changed(..) => "images.toml changed since it was locked",
+            OutOfDate::Removed(_) => "locked but no longer declared in images.toml",
         }
     }
 }
@@ -57,30 +61,15 @@ impl Staleness {
 pub fn plan_verify<'a>(manifest: &'a Manifest, lock: &'a Lockfile) -> VerifyPlan<'a> {
     let mut plan = VerifyPlan::default();
     for spec in manifest.images.values() {
-        let locked = lock.images.get(&spec.name);
-        let why = match (crate::check::status(spec, lock), locked) {
-            (EntryStatus::Locked, Some(locked)) => {
-                plan.check.push(locked);
-                continue;
-            }
-            (EntryStatus::Stale, _) => Staleness::Changed,
-            (EntryStatus::Unlocked | EntryStatus::Locked, _) => Staleness::Unlocked,
-        };
-        plan.out_of_date.push(OutOfDate {
-            name: &spec.name,
-            why,
-            spec: Some(spec),
-            locked,
-        });
+        match lock.images.get(&spec.name) {
+            None => plan.out_of_date.push(OutOfDate::Unlocked(spec)),
+            Some(locked) if entry_matches(spec, locked) => plan.check.push(locked),
+            Some(locked) => plan.out_of_date.push(OutOfDate::Changed(spec, locked)),
+        }
     }
-    for name in check(manifest, lock).removed {
-        if let Some((name, locked)) = lock.images.get_key_value(&name) {
-            plan.out_of_date.push(OutOfDate {
-                name,
-                why: Staleness::Removed,
-                spec: None,
-                locked: Some(locked),
-            });
+    for name in removed(manifest, lock) {
+        if let Some(locked) = lock.images.get(&name) {
+            plan.out_of_date.push(OutOfDate::Removed(locked));
         }
     }
     plan
@@ -117,17 +106,22 @@ mod tests {
         let plan = plan_verify(&new, &lock);
         let names: Vec<&str> = plan.check.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["web"]);
-        let out: Vec<(&str, Staleness, bool, bool)> = plan
+        // Each kind carries what each side has: a declaration unless
+        // removed, a lock entry unless never locked.
+        assert!(matches!(plan.out_of_date[0], OutOfDate::Changed(..)));
+        assert!(matches!(plan.out_of_date[1], OutOfDate::Unlocked(_)));
+        assert!(matches!(plan.out_of_date[2], OutOfDate::Removed(_)));
+        let out: Vec<(&str, &str, bool)> = plan
             .out_of_date
             .iter()
-            .map(|o| (o.name, o.why, o.spec.is_some(), o.locked.is_some()))
+            .map(|o| (o.name(), o.describe(), o.locked().is_some()))
             .collect();
         assert_eq!(
             out,
             [
-                ("api", Staleness::Changed, true, true),
-                ("new", Staleness::Unlocked, true, false),
-                ("gone", Staleness::Removed, false, true),
+                ("api", "images.toml changed since it was locked", true),
+                ("new", "declared in images.toml but not locked", false),
+                ("gone", "locked but no longer declared in images.toml", true),
             ]
         );
     }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use images_lockfile::{plan_verify, LockedImage, Lockfile, LOCK_FILE};
+use images_lockfile::{plan_verify, LockedImage, Lockfile, OutOfDate, LOCK_FILE};
 use images_resolver::grade::{self, Severity, SignatureCheck, Status, UNSIGNED_MOVE};
 use images_resolver::signature::TrustedKey;
 use images_resolver::{check_signers, Finding, Resolver, SignerCheck};
@@ -103,24 +103,23 @@ pub fn run(global: &Global, args: &VerifyArgs, printer: Printer) -> Result<Exit,
     let plan = plan_verify(&project.manifest, &lock);
 
     let mut reports = Vec::new();
-    for stale in &plan.out_of_date {
-        let locked = stale.locked;
+    for &stale in &plan.out_of_date {
+        let (reference, mutable, at) = match stale {
+            OutOfDate::Unlocked(spec) | OutOfDate::Changed(spec, _) => {
+                (spec.declared(), spec.mutable, Source::Manifest(spec.line))
+            }
+            OutOfDate::Removed(locked) => {
+                (locked.reference.to_string(), locked.mutable, Source::Lock)
+            }
+        };
         reports.push(Report {
-            name: stale.name.to_string(),
-            reference: match (stale.spec, locked) {
-                (Some(spec), _) => spec.declared(),
-                (None, Some(locked)) => locked.reference.to_string(),
-                (None, None) => String::new(),
-            },
-            locked: locked.map(|l| l.digest.to_string()),
+            name: stale.name().to_string(),
+            reference,
+            locked: stale.locked().map(|l| l.digest.to_string()),
             current: None,
-            mutable: stale
-                .spec
-                .map_or_else(|| locked.is_some_and(|l| l.mutable), |s| s.mutable),
-            at: stale
-                .spec
-                .map_or(Source::Lock, |s| Source::Manifest(s.line)),
-            outcome: Outcome::OutOfDate(stale.why.describe()),
+            mutable,
+            at,
+            outcome: Outcome::OutOfDate(stale.describe()),
             signed: None,
         });
     }
@@ -238,9 +237,12 @@ fn notice(r: &Report) -> Option<Notice> {
             Level::Warning,
             "unchecked",
             "could not check".to_string(),
-            match &e.hint {
-                Some(hint) => format!("{} ({}): {}\nhint: {hint}", r.name, r.reference, e.message),
-                None => format!("{} ({}): {}", r.name, r.reference, e.message),
+            {
+                let mut message = format!("{} ({}): {}", r.name, r.reference, e.message);
+                if let Some(hint) = &e.hint {
+                    message.push_str(&format!("\nhint: {hint}"));
+                }
+                message
             },
         ),
     };
